@@ -1,0 +1,46 @@
+/** PeerGetRequest names one value on a remote node. */
+export interface PeerGetRequest {
+  group: string;
+  key: string;
+}
+
+/** PeerGetResponse is a value fetched from its owner. */
+export interface PeerGetResponse {
+  value: Uint8Array;
+  /** Absolute expiry in Unix epoch milliseconds, if the value has a TTL. */
+  expiresAtMs?: number;
+}
+
+/**
+ * PeerGetter fetches a value from the node that owns it. Implementations (e.g.
+ * `@geecache/transport-connect`) must honour the signal, apply their own deadline, and reject with
+ * a GeeCacheError: NOT_FOUND when the owner's source has no such key, UNAVAILABLE or
+ * DEADLINE_EXCEEDED when the peer cannot answer. The owner must answer from its cache or its
+ * getter and never forward the request again.
+ */
+export interface PeerGetter {
+  /** The peer's identity on the ring: its advertised address, e.g. "10.0.0.7:8001". */
+  readonly id: string;
+  get(request: PeerGetRequest, options?: { signal?: AbortSignal }): Promise<PeerGetResponse>;
+}
+
+/**
+ * PeerPicker chooses the owner of a key. pickPeer returns undefined when this node owns the key
+ * (or there are no peers), so the caller loads it locally.
+ */
+export interface PeerPicker {
+  pickPeer(key: string): PeerGetter | undefined;
+}
+
+/** Member is one node of a cluster as discovery reports it. */
+export interface Member {
+  /** Stable node id (unique in the cluster). */
+  id: string;
+  /** Advertised address "host:port"; this is the node's identity on the hash ring. */
+  address: string;
+  /** Relative capacity; 1 by default. */
+  weight?: number;
+}
+
+/** NoPeers is the PeerPicker of a single node: every key is local. */
+export const NoPeers: PeerPicker = { pickPeer: () => undefined };
