@@ -37,7 +37,8 @@ export class GeeCacheError extends Error {
   static from(reason: unknown, code: ErrorCode = "INTERNAL"): GeeCacheError {
     if (reason instanceof GeeCacheError) return reason;
     if (reason instanceof Error) {
-      if (reason.name === "AbortError") return new GeeCacheError("CANCELED", reason.message, { cause: reason });
+      if (reason.name === "AbortError")
+        return new GeeCacheError("CANCELED", reason.message, { cause: reason });
       if (reason.name === "TimeoutError") {
         return new GeeCacheError("DEADLINE_EXCEEDED", reason.message, { cause: reason });
       }
