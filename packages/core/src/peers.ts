@@ -22,6 +22,8 @@ export interface PeerGetter {
   /** The peer's identity on the ring: its advertised address, e.g. "10.0.0.7:8001". */
   readonly id: string;
   get(request: PeerGetRequest, options?: { signal?: AbortSignal }): Promise<PeerGetResponse>;
+  /** Releases pooled connections; called when the peer leaves the ring. */
+  close?(): Promise<void>;
 }
 
 /**
