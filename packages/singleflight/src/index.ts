@@ -1,1 +1,1 @@
-export {};
+export { createSingleflight, type Singleflight } from "./singleflight.ts";
