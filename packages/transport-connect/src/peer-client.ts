@@ -1,0 +1,122 @@
+import type { JsonObject } from "@bufbuild/protobuf";
+import { createClient } from "@connectrpc/connect";
+import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
+import {
+  GeeCacheError,
+  type PeerGetRequest,
+  type PeerGetResponse,
+  type PeerGetter,
+} from "@geecache/core";
+import { CacheService } from "@geecache/proto";
+import { fromConnectError } from "./error-codes.ts";
+
+/** PeerClientOptions configure createPeerClient. */
+export interface PeerClientOptions {
+  /** Deadline of each call in milliseconds, unless the call sets its own; 2,000 by default. */
+  timeoutMs?: number;
+  /** Close the pooled connection after this long without calls; 5 minutes by default. */
+  idleConnectionTimeoutMs?: number;
+  /**
+   * Send HTTP/2 PINGs this often while calls are open, and before reusing a connection idle
+   * for longer, so a dead peer is noticed; off by default (the deadline bounds every call).
+   */
+  pingIntervalMs?: number;
+}
+
+/** PeerCallOptions are per-call options of a PeerClient. */
+export interface PeerCallOptions {
+  /** Cancels the call; it then rejects with CANCELED. */
+  signal?: AbortSignal;
+  /** This call's deadline in milliseconds, overriding the client's timeoutMs. */
+  timeoutMs?: number;
+  /**
+   * Whether the call is a peer forwarding a key to its owner (the owner must not forward it
+   * again). true by default, as core's PeerGetter calls are; gateways pass false so that a node
+   * whose ring disagrees can still route the key to its owner.
+   */
+  forwarded?: boolean;
+}
+
+/** NodeStats is what a node's Stats RPC reports. */
+export interface NodeStats {
+  /** The node's id, by convention its advertised address. */
+  nodeId: string;
+  /** Per group name, that group's stats as plain JSON (the shape of core's group stats). */
+  groups: Record<string, JsonObject>;
+}
+
+/**
+ * PeerClient is a PeerGetter for one node over gRPC, plus that node's stats. It holds one
+ * HTTP/2 connection, opened on first use and reused by every call.
+ */
+export interface PeerClient extends PeerGetter {
+  /** The address given to createPeerClient: the peer's identity on the hash ring. */
+  readonly id: string;
+  /**
+   * get fetches one value. It rejects with a GeeCacheError: NOT_FOUND, UNKNOWN_GROUP,
+   * INVALID_ARGUMENT or LOAD_FAILED as the peer reports them; UNAVAILABLE when the peer cannot
+   * be reached or refuses the call; DEADLINE_EXCEEDED at the deadline; CANCELED on abort.
+   */
+  get(request: PeerGetRequest, options?: PeerCallOptions): Promise<PeerGetResponse>;
+  /** stats fetches the node's id and per-group stats. Errors as for get. */
+  stats(options?: Omit<PeerCallOptions, "forwarded">): Promise<NodeStats>;
+  /** close ends the pooled connection and fails calls still open; later calls fail UNAVAILABLE. */
+  close(): Promise<void>;
+}
+
+/**
+ * createPeerClient creates the gRPC client of the node at address ("host:port", or an
+ * "http://host:port" URL). No connection is made until the first call.
+ */
+export function createPeerClient(address: string, options: PeerClientOptions = {}): PeerClient {
+  const baseUrl = /^https?:\/\//.test(address) ? address : `http://${address}`;
+  const timeoutMs = options.timeoutMs ?? 2_000;
+  if (!(timeoutMs > 0)) throw new RangeError(`timeoutMs must be > 0, got ${timeoutMs}`);
+  const sessionManager = new Http2SessionManager(baseUrl, {
+    idleConnectionTimeoutMs: options.idleConnectionTimeoutMs ?? 5 * 60_000,
+    ...(options.pingIntervalMs === undefined ? {} : { pingIntervalMs: options.pingIntervalMs }),
+  });
+  const client = createClient(
+    CacheService,
+    createGrpcTransport({ baseUrl, sessionManager, defaultTimeoutMs: timeoutMs }),
+  );
+  let closed = false;
+
+  const checkOpen = () => {
+    if (closed) throw new GeeCacheError("UNAVAILABLE", `peer ${address}: client closed`);
+  };
+
+  return {
+    id: address,
+    async get(request, callOptions = {}) {
+      checkOpen();
+      try {
+        const response = await client.get(
+          { group: request.group, key: request.key, forwarded: callOptions.forwarded ?? true },
+          { signal: callOptions.signal, timeoutMs: callOptions.timeoutMs ?? timeoutMs },
+        );
+        const result: PeerGetResponse = { value: response.value };
+        if (response.expiresAtMs !== undefined) result.expiresAtMs = Number(response.expiresAtMs);
+        return result;
+      } catch (reason) {
+        throw fromConnectError(reason, address);
+      }
+    },
+    async stats(callOptions = {}) {
+      checkOpen();
+      try {
+        const response = await client.stats(
+          {},
+          { signal: callOptions.signal, timeoutMs: callOptions.timeoutMs ?? timeoutMs },
+        );
+        return { nodeId: response.nodeId, groups: response.groups };
+      } catch (reason) {
+        throw fromConnectError(reason, address);
+      }
+    },
+    async close() {
+      closed = true;
+      sessionManager.abort();
+    },
+  };
+}

@@ -1,0 +1,222 @@
+import * as http from "node:http";
+import * as http2 from "node:http2";
+import * as net from "node:net";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import type { Logger, Registry } from "@geecache/core";
+import { CacheService } from "@geecache/proto";
+import { createCacheService } from "./cache-service.ts";
+import { createHealthState } from "./health.ts";
+
+/**
+ * HttpRoutes serves extra HTTP/1.1 routes on the RPC port (e.g. /healthz, /stats) before the
+ * Connect handler sees the request. It returns true when it handled the request. HTTP/2
+ * requests go straight to the Connect handler.
+ */
+export type HttpRoutes = (req: http.IncomingMessage, res: http.ServerResponse) => boolean;
+
+/** CacheServerOptions configure startCacheServer. */
+export interface CacheServerOptions {
+  /** The groups to serve. */
+  registry: Registry;
+  /** Interface to listen on; 127.0.0.1 by default. */
+  host?: string;
+  /** Port to listen on; 0 picks a free one (read it from CacheServer.address). */
+  port: number;
+  /** Receives connection-level problems at debug/warn level; silent without one. */
+  logger?: Logger;
+  /** Extra HTTP/1.1 routes, tried before the RPC handler. */
+  http?: HttpRoutes;
+  /** The id Stats reports; "host:port" of the bound address by default. */
+  nodeId?: string;
+  /** Largest accepted request message in bytes; 64 KiB by default (requests are a key). */
+  readMaxBytes?: number;
+  /** Longest deadline a client may ask for; 60 s by default. */
+  maxTimeoutMs?: number;
+  /** A connection that sends nothing for this long before its first bytes is dropped; 10 s. */
+  firstByteTimeoutMs?: number;
+}
+
+/** CloseOptions configure CacheServer.close. */
+export interface CloseOptions {
+  /**
+   * How long in-flight calls may take to finish after close() is called; after that they are
+   * cancelled and their connections destroyed. 10,000 ms by default.
+   */
+  graceMs?: number;
+}
+
+/** CacheServer is a running node server: one port for gRPC (h2c) and Connect (HTTP/1.1, h2c). */
+export interface CacheServer {
+  /** The bound address; the port is the real one when port 0 was asked for. */
+  readonly address: { host: string; port: number };
+  /**
+   * close stops accepting connections, reports NOT_SERVING to health checks, lets in-flight
+   * calls finish (up to graceMs), then closes every connection. Safe to call more than once.
+   */
+  close(options?: CloseOptions): Promise<void>;
+}
+
+// Every HTTP/2 connection without TLS starts with this preface (RFC 9113, 3.4); nothing that
+// HTTP/1.1 sends does.
+const H2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
+
+/**
+ * startCacheServer serves a Registry on one port: gRPC over h2c for peers, the Connect
+ * protocol over HTTP/1.1 and h2c (JSON and binary, POST and GET), gRPC-Web, and the standard
+ * grpc.health.v1.Health service. Node's cleartext HTTP/2 server cannot fall back to HTTP/1.1,
+ * so a plain TCP server reads each connection's first bytes and hands the socket to an HTTP/2
+ * or an HTTP/1.1 server.
+ */
+export async function startCacheServer(options: CacheServerOptions): Promise<CacheServer> {
+  const { logger } = options;
+  const host = options.host ?? "127.0.0.1";
+  const firstByteTimeoutMs = options.firstByteTimeoutMs ?? 10_000;
+  const health = createHealthState([CacheService.typeName]);
+  const shutdown = new AbortController();
+  let nodeId = options.nodeId;
+
+  const handler = connectNodeAdapter({
+    routes: (router) => {
+      createCacheService(options.registry, {
+        get nodeId() {
+          return nodeId ?? "";
+        },
+      })(router);
+      health.routes(router);
+    },
+    readMaxBytes: options.readMaxBytes ?? 64 * 1024,
+    maxTimeoutMs: options.maxTimeoutMs ?? 60_000,
+    shutdownSignal: shutdown.signal,
+  });
+
+  let draining = false;
+  // In-flight requests per HTTP/1.1 socket, so a drain closes idle keep-alive sockets at once
+  // and busy ones after their response.
+  const h1InFlight = new Map<net.Socket, number>();
+  const h2Sessions = new Set<http2.ServerHttp2Session>();
+  // Connections whose first bytes have not arrived yet.
+  const sniffing = new Set<net.Socket>();
+
+  const h1 = http.createServer((req, res) => {
+    const socket = req.socket;
+    h1InFlight.set(socket, (h1InFlight.get(socket) ?? 0) + 1);
+    if (draining) res.setHeader("connection", "close");
+    res.once("close", () => {
+      const left = (h1InFlight.get(socket) ?? 1) - 1;
+      h1InFlight.set(socket, left);
+      if (draining && left === 0) socket.destroySoon();
+    });
+    try {
+      if (options.http?.(req, res)) return;
+    } catch (reason) {
+      logger?.error({ err: reason, url: req.url }, "geecache: http route failed");
+      if (!res.headersSent) res.writeHead(500, { "content-type": "application/json" });
+      res.end('{"error":{"code":"INTERNAL","message":"internal error"}}');
+      return;
+    }
+    handler(req, res);
+  });
+  h1.on("connection", (socket: net.Socket) => {
+    h1InFlight.set(socket, 0);
+    socket.once("close", () => h1InFlight.delete(socket));
+  });
+
+  const h2 = http2.createServer({}, handler);
+  h2.on("session", (session) => {
+    h2Sessions.add(session);
+    session.once("close", () => h2Sessions.delete(session));
+    if (draining) session.close();
+  });
+  h2.on("sessionError", (err) => logger?.debug({ err }, "geecache: http/2 session error"));
+
+  const server = net.createServer({ pauseOnConnect: true, noDelay: true }, (socket) => {
+    if (draining) {
+      socket.destroy();
+      return;
+    }
+    handOver(socket);
+  });
+
+  // Reads just enough of a new connection to tell HTTP/2 from HTTP/1.1. It listens on
+  // 'readable' and reads, never on 'data': flowing mode would let bytes past the point where
+  // the HTTP/2 session takes over the socket's handle. The bytes read go back with unshift,
+  // where both servers find them.
+  function handOver(socket: net.Socket): void {
+    let head = Buffer.alloc(0);
+    sniffing.add(socket);
+    const cleanup = () => {
+      sniffing.delete(socket);
+      clearTimeout(timer);
+      socket.off("readable", onReadable);
+      socket.off("error", onError);
+      socket.off("end", onEnd);
+    };
+    const onError = (err: Error) => {
+      cleanup();
+      logger?.debug({ err }, "geecache: connection failed before its first request");
+      socket.destroy();
+    };
+    const onEnd = () => {
+      cleanup();
+      socket.destroy();
+    };
+    const onReadable = () => {
+      for (let chunk = socket.read(); chunk !== null; chunk = socket.read()) {
+        head = head.length === 0 ? chunk : Buffer.concat([head, chunk]);
+      }
+      const n = Math.min(head.length, H2_PREFACE.length);
+      const h2Prefix = head.subarray(0, n).equals(H2_PREFACE.subarray(0, n));
+      if (n === 0 || (h2Prefix && n < H2_PREFACE.length)) return; // need more bytes
+      cleanup();
+      socket.unshift(head);
+      (h2Prefix ? h2 : h1).emit("connection", socket);
+    };
+    const timer = setTimeout(() => {
+      cleanup();
+      socket.destroy();
+    }, firstByteTimeoutMs);
+    timer.unref();
+    socket.on("error", onError);
+    socket.on("end", onEnd);
+    socket.on("readable", onReadable);
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen({ host, port: options.port }, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  server.on("error", (err) => logger?.error({ err }, "geecache: server error"));
+  const bound = server.address() as net.AddressInfo;
+  const address = { host: bound.address, port: bound.port };
+  nodeId ??= `${host}:${address.port}`;
+
+  let closing: Promise<void> | undefined;
+  const close = ({ graceMs = 10_000 }: CloseOptions = {}): Promise<void> => {
+    closing ??= new Promise<void>((resolve) => {
+      draining = true;
+      health.setServing(false);
+      const force = setTimeout(() => {
+        logger?.warn({ graceMs }, "geecache: grace period over, cancelling in-flight calls");
+        shutdown.abort(new ConnectError("server is shutting down", Code.Unavailable));
+        for (const session of h2Sessions) session.destroy();
+        for (const socket of h1InFlight.keys()) socket.destroy();
+      }, graceMs);
+      force.unref();
+      // The callback runs once every connection, handed over or not, has closed.
+      server.close(() => {
+        clearTimeout(force);
+        resolve();
+      });
+      for (const socket of sniffing) socket.destroy();
+      for (const session of h2Sessions) session.close();
+      for (const [socket, inFlight] of h1InFlight) if (inFlight === 0) socket.destroySoon();
+    });
+    return closing;
+  };
+
+  return { address, close };
+}
