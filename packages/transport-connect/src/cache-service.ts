@@ -6,8 +6,11 @@ import { toConnectError } from "./error-codes.ts";
 
 /** CacheServiceOptions configure createCacheService. */
 export interface CacheServiceOptions {
-  /** The id reported by Stats; the node's advertised address by convention. Empty by default. */
-  nodeId?: string;
+  /**
+   * The id reported by Stats, by convention the node's advertised address; a function is asked
+   * on each call (the port may be known only after listen). Empty by default.
+   */
+  nodeId?: string | (() => string);
 }
 
 /**
@@ -21,7 +24,7 @@ export function createCacheService(
   registry: Registry,
   options: CacheServiceOptions = {},
 ): (router: ConnectRouter) => void {
-  const nodeId = options.nodeId ?? "";
+  const { nodeId = "" } = options;
   return (router) => {
     router.service(CacheService, {
       async get(request, context) {
@@ -49,7 +52,10 @@ export function createCacheService(
           for (const [name, stats] of Object.entries(registry.stats())) {
             groups[name] = toJsonObject(stats);
           }
-          return create(StatsResponseSchema, { nodeId, groups });
+          return create(StatsResponseSchema, {
+            nodeId: typeof nodeId === "function" ? nodeId() : nodeId,
+            groups,
+          });
         } catch (reason) {
           throw toConnectError(reason);
         }

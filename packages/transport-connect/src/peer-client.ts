@@ -86,6 +86,14 @@ export function createPeerClient(address: string, options: PeerClientOptions = {
     if (closed) throw new GeeCacheError("UNAVAILABLE", `peer ${address}: client closed`);
   };
 
+  // A stream the peer reset (it shut down, or crashed mid-call) surfaces as Canceled; only the
+  // caller's own abort is a cancellation, anything else means the peer is unavailable.
+  const callError = (reason: unknown, signal: AbortSignal | undefined): GeeCacheError => {
+    const err = fromConnectError(reason, address);
+    if (err.code !== "CANCELED" || signal?.aborted) return err;
+    return new GeeCacheError("UNAVAILABLE", err.message, { cause: err.cause });
+  };
+
   return {
     id: address,
     async get(request, callOptions = {}) {
@@ -99,7 +107,7 @@ export function createPeerClient(address: string, options: PeerClientOptions = {
         if (response.expiresAtMs !== undefined) result.expiresAtMs = Number(response.expiresAtMs);
         return result;
       } catch (reason) {
-        throw fromConnectError(reason, address);
+        throw callError(reason, callOptions.signal);
       }
     },
     async stats(callOptions = {}) {
@@ -111,7 +119,7 @@ export function createPeerClient(address: string, options: PeerClientOptions = {
         );
         return { nodeId: response.nodeId, groups: response.groups };
       } catch (reason) {
-        throw fromConnectError(reason, address);
+        throw callError(reason, callOptions.signal);
       }
     },
     async close() {

@@ -78,16 +78,21 @@ export async function startCacheServer(options: CacheServerOptions): Promise<Cac
 
   const handler = connectNodeAdapter({
     routes: (router) => {
-      createCacheService(options.registry, {
-        get nodeId() {
-          return nodeId ?? "";
-        },
-      })(router);
+      createCacheService(options.registry, { nodeId: () => nodeId ?? "" })(router);
       health.routes(router);
     },
     readMaxBytes: options.readMaxBytes ?? 64 * 1024,
     maxTimeoutMs: options.maxTimeoutMs ?? 60_000,
     shutdownSignal: shutdown.signal,
+    // Connect clients read HTTP 404 as unimplemented; the body tells curl users the same.
+    fallback: (req, res) => {
+      const body = JSON.stringify({
+        code: "unimplemented",
+        message: `no RPC at ${req.method} ${req.url?.split("?")[0]}`,
+      });
+      res.writeHead(404, { "content-type": "application/json" });
+      res.end(body);
+    },
   });
 
   let draining = false;
@@ -202,8 +207,11 @@ export async function startCacheServer(options: CacheServerOptions): Promise<Cac
       const force = setTimeout(() => {
         logger?.warn({ graceMs }, "geecache: grace period over, cancelling in-flight calls");
         shutdown.abort(new ConnectError("server is shutting down", Code.Unavailable));
-        for (const session of h2Sessions) session.destroy();
-        for (const socket of h1InFlight.keys()) socket.destroy();
+        // A moment for cancelled handlers to send their Unavailable before the sockets go.
+        setTimeout(() => {
+          for (const session of h2Sessions) session.destroy();
+          for (const socket of h1InFlight.keys()) socket.destroy();
+        }, 25).unref();
       }, graceMs);
       force.unref();
       // The callback runs once every connection, handed over or not, has closed.
