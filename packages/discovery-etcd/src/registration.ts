@@ -1,0 +1,236 @@
+import type { Etcd3, IKeyValue, Lease } from "etcd3";
+import { createBackoff } from "./backoff.ts";
+import { DiscoveryError, unavailable } from "./errors.ts";
+import type { Logger } from "./logger.ts";
+import { encodeRecord, type NodeRecord, parseRecord } from "./record.ts";
+
+/** RegistrationEvent reports what happens to a registration after register() resolved. */
+export type RegistrationEvent =
+  /** The lease expired or was revoked behind our back; the record is gone until re-registered. */
+  | { type: "lost"; leaseId: string; error: Error }
+  /** The record is back, under a new lease. */
+  | { type: "reregistered"; leaseId: string; attempts: number }
+  /** A re-registration attempt failed (etcd down, or DUPLICATE_ID); it is retried with backoff. */
+  | { type: "error"; error: Error; attempts: number };
+
+/** RegisterOptions configure one registration. */
+export interface RegisterOptions {
+  /** Lease TTL in whole seconds (etcd's unit); 10 by default, at least 1. */
+  ttlSec?: number;
+  /** Called on every RegistrationEvent (besides the logger, which always hears of them). */
+  onEvent?: (event: RegistrationEvent) => void;
+}
+
+/** Registration is a record kept alive in etcd under a lease. */
+export interface Registration {
+  readonly key: string;
+  readonly record: NodeRecord;
+  /** The current lease, as a decimal string; it changes when the lease is re-granted. */
+  readonly leaseId: string;
+  /** False between a lost lease and the re-registration, and after close(). */
+  readonly registered: boolean;
+  /**
+   * close deletes the record and revokes the lease, so watchers see the node leave at once. If
+   * etcd cannot be reached it stops the keepalive, logs, and resolves: the record then expires
+   * with the lease TTL. Safe to call more than once.
+   */
+  close(): Promise<void>;
+}
+
+/** RegistrationContext is what the discovery hands a registration. */
+export interface RegistrationContext {
+  client: Etcd3;
+  key: string;
+  callTimeoutMs: number;
+  logger: Logger;
+  retryInitialMs: number;
+  retryMaxMs: number;
+}
+
+// Leases this registration granted earlier (a previous incarnation that we gave up on locally,
+// but that etcd may still hold, e.g. restored with a fresh TTL after an etcd restart). A record
+// under one of them is ours to take over, not a duplicate.
+const MAX_OWN_LEASES = 16;
+
+/**
+ * startRegistration grants a lease, claims the key with a transaction (create only if absent, or
+ * held by one of our own earlier leases), and keeps it: on a lost lease it re-grants and
+ * re-claims with backoff until close().
+ */
+export async function startRegistration(
+  ctx: RegistrationContext,
+  record: NodeRecord,
+  ttlSec: number,
+  onEvent: (event: RegistrationEvent) => void,
+): Promise<Registration> {
+  const { client, key, logger } = ctx;
+  const value = encodeRecord(record);
+  const ownLeases: string[] = [];
+  const deadline = () => ({ deadline: Date.now() + ctx.callTimeoutMs });
+  let lease: Lease | undefined;
+  let leaseId = "";
+  let registered = false;
+  let closed = false;
+  let retryTimer: NodeJS.Timeout | undefined;
+  const backoff = createBackoff(ctx.retryInitialMs, ctx.retryMaxMs);
+
+  const emit = (event: RegistrationEvent) => {
+    try {
+      onEvent(event);
+    } catch (err) {
+      logger.error({ err, key }, "etcd registration: onEvent threw");
+    }
+  };
+
+  // claim runs one attempt; on success lease/leaseId point at the new lease.
+  const claim = async (): Promise<void> => {
+    const next = client.lease(ttlSec, deadline());
+    let id: string;
+    try {
+      id = await next.grant();
+    } catch (err) {
+      next.release();
+      throw unavailable(`granting a ${ttlSec}s lease`, err);
+    }
+    try {
+      await put(id);
+    } catch (err) {
+      // Revoke the fresh lease; if etcd is unreachable it simply expires.
+      await next.revoke(deadline()).catch(() => next.release());
+      throw err;
+    }
+    ownLeases.push(id);
+    if (ownLeases.length > MAX_OWN_LEASES) ownLeases.shift();
+    lease = next;
+    leaseId = id;
+    registered = true;
+    backoff.reset();
+    next.on("lost", (err: Error) => onLost(next, id, err));
+  };
+
+  const put = async (id: string): Promise<void> => {
+    let txn: Awaited<ReturnType<ReturnType<Etcd3["if"]>["commit"]>>;
+    try {
+      txn = await client
+        .if(key, "Create", "==", 0)
+        .then(client.put(key).value(value).lease(id))
+        .else(client.get(key))
+        .options(deadline())
+        .commit();
+    } catch (err) {
+      throw unavailable(`registering ${key}`, err);
+    }
+    if (txn.succeeded) return;
+    const holder: IKeyValue | undefined = txn.responses[0]?.response_range?.kvs[0];
+    if (holder === undefined) {
+      // Deleted between the compare and the read; the next attempt will find it free.
+      throw unavailable(`registering ${key}`, new Error("key vanished during the claim"));
+    }
+    if (holder.lease !== "0" && ownLeases.includes(holder.lease)) {
+      let moved: { succeeded: boolean };
+      try {
+        moved = await client
+          .if(key, "Lease", "==", holder.lease)
+          .then(client.put(key).value(value).lease(id))
+          .options(deadline())
+          .commit();
+      } catch (err) {
+        throw unavailable(`re-registering ${key}`, err);
+      }
+      if (!moved.succeeded) throw unavailable(`re-registering ${key}`, new Error("key changed"));
+      logger.info(
+        { key, oldLease: holder.lease, lease: id },
+        "etcd registration: took over own record",
+      );
+      void client.leaseClient.leaseRevoke({ ID: holder.lease }, deadline()).catch(() => {});
+      return;
+    }
+    let existing: NodeRecord | undefined;
+    try {
+      existing = parseRecord(key, holder.value.toString());
+    } catch {
+      existing = undefined;
+    }
+    throw new DiscoveryError(
+      "DUPLICATE_ID",
+      `node id ${JSON.stringify(record.id)} is already registered at ${key} by lease ${holder.lease}` +
+        (existing ? ` (address ${existing.address})` : ""),
+      { existing },
+    );
+  };
+
+  const onLost = (which: Lease, id: string, err: Error) => {
+    if (closed || which !== lease) return;
+    registered = false;
+    logger.warn({ key, lease: id, err }, "etcd registration: lease lost; re-registering");
+    emit({ type: "lost", leaseId: id, error: err });
+    retry(0, 0);
+  };
+
+  const retry = (attempts: number, delayMs: number) => {
+    if (closed) return;
+    retryTimer = setTimeout(async () => {
+      retryTimer = undefined;
+      if (closed) return;
+      try {
+        await claim();
+      } catch (err) {
+        const error = err instanceof Error ? err : new Error(String(err));
+        if (closed) return;
+        logger.warn({ key, err: error, attempts: attempts + 1 }, "etcd registration: retrying");
+        emit({ type: "error", error, attempts: attempts + 1 });
+        retry(attempts + 1, backoff.next());
+        return;
+      }
+      if (closed) {
+        await revoke();
+        return;
+      }
+      logger.info(
+        { key, lease: leaseId, attempts: attempts + 1 },
+        "etcd registration: re-registered",
+      );
+      emit({ type: "reregistered", leaseId, attempts: attempts + 1 });
+    }, delayMs);
+  };
+
+  const revoke = async () => {
+    const current = lease;
+    if (current === undefined) return;
+    const id = leaseId;
+    const results = await Promise.allSettled([
+      client.if(key, "Lease", "==", id).then(client.delete().key(key)).options(deadline()).commit(),
+      current.revoke(deadline()),
+    ]);
+    const failed = results.find((r) => r.status === "rejected");
+    if (failed) {
+      current.release();
+      logger.warn(
+        { key, lease: id, err: failed.reason },
+        "etcd registration: could not delete the record; it expires with the lease",
+      );
+    }
+  };
+
+  await claim();
+  logger.info({ key, lease: leaseId, ttlSec }, "etcd registration: registered");
+
+  return {
+    key,
+    record,
+    get leaseId() {
+      return leaseId;
+    },
+    get registered() {
+      return registered && !closed;
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      registered = false;
+      clearTimeout(retryTimer);
+      await revoke();
+      logger.info({ key, lease: leaseId }, "etcd registration: closed");
+    },
+  };
+}
