@@ -1,0 +1,114 @@
+import type { HashFunction } from "@geecache/consistenthash";
+import { createHashRing } from "@geecache/consistenthash";
+import { GeeCacheError } from "./errors.ts";
+import type { Member, PeerGetter, PeerPicker } from "./peers.ts";
+
+/** RingPeerPickerOptions configure createRingPeerPicker. */
+export interface RingPeerPickerOptions {
+  /**
+   * self is this node's advertised address. Keys the ring gives to self are loaded locally
+   * (pickPeer returns undefined). Leave it out on a node that owns nothing, such as a gateway.
+   */
+  self?: string;
+  /** createPeer makes the PeerGetter for a peer's advertised address (the transport supplies it). */
+  createPeer: (address: string) => PeerGetter;
+  /** replicas is the number of virtual nodes per unit of weight. Default: the ring's (160). */
+  replicas?: number;
+  /** hash is the ring's hash function (tests inject one). Default: the ring's (FNV-1a 32). */
+  hash?: HashFunction;
+}
+
+/**
+ * RingPeerPicker is a PeerPicker over a consistent-hash ring of advertised addresses. Peers are
+ * identified on the ring by their advertised address ("host:port"), so every node with the same
+ * member list agrees on every owner; a Member's weight scales its share of keys.
+ */
+export interface RingPeerPicker extends PeerPicker {
+  /**
+   * setPeers replaces the members (addresses or Members; include self). It takes effect for the
+   * next pickPeer. PeerGetters of addresses that stay are kept; those of addresses that left are
+   * closed.
+   */
+  setPeers(members: Iterable<string | Member>): void;
+  /** pickPeers returns up to n PeerGetters for key in ring order, the owner first, skipping self. */
+  pickPeers(key: string, n: number): PeerGetter[];
+  /** ownerOf returns the address owning key (possibly self), or undefined with no members. */
+  ownerOf(key: string): string | undefined;
+  /** peers lists the member addresses, sorted (self included if it is a member). */
+  peers(): string[];
+  /** close closes every PeerGetter and empties the ring. */
+  close(): Promise<void>;
+}
+
+/** createRingPeerPicker returns a picker with no members (every key local until setPeers). */
+export function createRingPeerPicker(options: RingPeerPickerOptions): RingPeerPicker {
+  if (typeof options?.createPeer !== "function") {
+    throw new GeeCacheError("INVALID_ARGUMENT", "createRingPeerPicker needs a createPeer function");
+  }
+  const { self, createPeer } = options;
+  let ring = createHashRing({ replicas: options.replicas, hash: options.hash });
+  let getters = new Map<string, PeerGetter>();
+
+  function closeAll(list: Iterable<PeerGetter>): Promise<void> {
+    const closing: Promise<void>[] = [];
+    for (const g of list) {
+      if (g.close !== undefined) closing.push(g.close().catch(() => {}));
+    }
+    return Promise.all(closing).then(() => {});
+  }
+
+  return {
+    pickPeer(key) {
+      const owner = ring.get(key);
+      if (owner === undefined || owner === self) return undefined;
+      return getters.get(owner);
+    },
+    pickPeers(key, n) {
+      const out: PeerGetter[] = [];
+      for (const id of ring.getN(key, self === undefined ? n : n + 1)) {
+        if (id === self) continue;
+        const g = getters.get(id);
+        if (g !== undefined && out.length < n) out.push(g);
+      }
+      return out;
+    },
+    ownerOf: (key) => ring.get(key),
+    peers: () => ring.nodes(),
+    setPeers(members) {
+      const nodes: { id: string; weight?: number }[] = [];
+      for (const m of members) {
+        if (typeof m === "string") nodes.push({ id: m });
+        else if (m !== null && typeof m === "object" && typeof m.address === "string") {
+          nodes.push({ id: m.address, weight: m.weight });
+        } else {
+          throw new GeeCacheError("INVALID_ARGUMENT", "setPeers takes addresses or Members");
+        }
+      }
+      // Build the new ring and getters fully before swapping, so a bad member list (a thrown
+      // error) leaves the old membership in place and lookups never see a half-built state.
+      const next = createHashRing({ replicas: options.replicas, hash: options.hash });
+      try {
+        next.set(nodes);
+      } catch (e) {
+        throw GeeCacheError.from(e, "INVALID_ARGUMENT");
+      }
+      const nextGetters = new Map<string, PeerGetter>();
+      for (const { id } of nodes) {
+        if (id === self || nextGetters.has(id)) continue;
+        nextGetters.set(id, getters.get(id) ?? createPeer(id));
+      }
+      const removed = [...getters].filter(([id]) => !nextGetters.has(id)).map(([, g]) => g);
+      ring = next;
+      getters = nextGetters;
+      // Closing is best effort and in the background: in-flight calls on a removed peer finish
+      // or fail on their own deadline.
+      void closeAll(removed);
+    },
+    close() {
+      const all = [...getters.values()];
+      getters = new Map();
+      ring = createHashRing({ replicas: options.replicas, hash: options.hash });
+      return closeAll(all);
+    },
+  };
+}
