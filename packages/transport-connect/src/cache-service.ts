@@ -1,6 +1,7 @@
 import { create, type JsonObject, type JsonValue } from "@bufbuild/protobuf";
-import type { ConnectRouter } from "@connectrpc/connect";
+import { ConnectError, type ConnectRouter } from "@connectrpc/connect";
 import { GeeCacheError, type Registry } from "@geecache/core";
+import { bytesOf } from "@geecache/core/internal";
 import { CacheService, GetResponseSchema, StatsResponseSchema } from "@geecache/proto";
 import { toConnectError } from "./error-codes.ts";
 
@@ -39,10 +40,15 @@ export function createCacheService(
           });
           const expiresAtMs = view.expiresAtMs;
           return create(GetResponseSchema, {
-            value: view.toUint8Array(),
+            // No copy: the message is serialized before anything could write to it.
+            value: bytesOf(view),
             expiresAtMs: expiresAtMs === undefined ? undefined : BigInt(Math.trunc(expiresAtMs)),
           });
         } catch (reason) {
+          // When the call's own signal ended it (deadline, client gone, server shutdown), its
+          // reason says why better than the CANCELED that core reports for any abort.
+          const { signal } = context;
+          if (signal.aborted && signal.reason instanceof ConnectError) throw signal.reason;
           throw toConnectError(reason);
         }
       },

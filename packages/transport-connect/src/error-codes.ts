@@ -50,16 +50,24 @@ function isErrorCode(value: string | null): value is ErrorCode {
 
 /**
  * toConnectError turns anything a handler throws into the ConnectError that goes on the wire,
- * keeping the GeeCache code in the geecache-error-code header. Errors that are not
- * GeeCacheErrors are internal: their message is not sent, so no internals leak.
+ * keeping the GeeCache code in the geecache-error-code header. The messages of LOAD_FAILED,
+ * INTERNAL and of anything that is not a GeeCacheError are not sent, so no internals leak.
  */
 export function toConnectError(reason: unknown): ConnectError {
   if (reason instanceof ConnectError) return reason;
   if (!(reason instanceof GeeCacheError)) {
     return new ConnectError("internal error", Code.Internal, { [ERROR_CODE_HEADER]: "INTERNAL" });
   }
+  // A getter's own error message may carry internals (hosts, queries); it stays in the cause
+  // and the owner's logs, and the wire gets a generic message.
+  const message =
+    reason.code === "LOAD_FAILED"
+      ? "loading the key from the source failed"
+      : reason.code === "INTERNAL"
+        ? "internal error"
+        : reason.message;
   return new ConnectError(
-    reason.message,
+    message,
     toConnect[reason.code],
     { [ERROR_CODE_HEADER]: reason.code },
     undefined,

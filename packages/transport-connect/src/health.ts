@@ -19,6 +19,11 @@ export interface HealthState {
   readonly serving: boolean;
   /** setServing flips every known service between SERVING and NOT_SERVING and wakes watchers. */
   setServing(serving: boolean): void;
+  /**
+   * endWatches ends every open Watch stream after it has sent the current status, so a
+   * draining server is not held open by health watchers. Later Watch calls end at once too.
+   */
+  endWatches(): void;
   /** routes registers the Health service on a Connect router. */
   routes(router: ConnectRouter): void;
 }
@@ -27,6 +32,7 @@ export interface HealthState {
 export function createHealthState(services: readonly string[]): HealthState {
   const known = new Set(["", ...services]);
   let serving = true;
+  let ended = false;
   const watchers = new Set<() => void>();
 
   const statusOf = (service: string): ServingStatus => {
@@ -50,6 +56,7 @@ export function createHealthState(services: readonly string[]): HealthState {
         yield response(now);
         continue;
       }
+      if (ended) return;
       await new Promise<void>((resolve) => {
         const wake = () => {
           watchers.delete(wake);
@@ -69,6 +76,10 @@ export function createHealthState(services: readonly string[]): HealthState {
     setServing(value) {
       if (serving === value) return;
       serving = value;
+      for (const wake of [...watchers]) wake();
+    },
+    endWatches() {
+      ended = true;
       for (const wake of [...watchers]) wake();
     },
     routes(router) {

@@ -17,7 +17,11 @@ export {
   type PeerClient,
   type PeerClientOptions,
 } from "./peer-client.ts";
-export { type ConnectPeerPickerOptions, createConnectPeerPicker } from "./peer-picker.ts";
+export {
+  type ConnectPeerPicker,
+  type ConnectPeerPickerOptions,
+  createConnectPeerPicker,
+} from "./peer-picker.ts";
 export {
   type CacheServer,
   type CacheServerOptions,

@@ -1,5 +1,5 @@
 import { createRingPeerPicker, type RingPeerPicker } from "@geecache/core";
-import { createPeerClient, type PeerClientOptions } from "./peer-client.ts";
+import { createPeerClient, type PeerClient, type PeerClientOptions } from "./peer-client.ts";
 
 /** ConnectPeerPickerOptions configure createConnectPeerPicker. */
 export interface ConnectPeerPickerOptions extends PeerClientOptions {
@@ -13,16 +13,53 @@ export interface ConnectPeerPickerOptions extends PeerClientOptions {
 }
 
 /**
+ * ConnectPeerPicker is core's RingPeerPicker whose peers are PeerClients, so callers such as a
+ * gateway can also read each node's stats or call with `forwarded: false`.
+ */
+export interface ConnectPeerPicker extends RingPeerPicker {
+  pickPeer(key: string): PeerClient | undefined;
+  pickPeers(key: string, n: number): PeerClient[];
+  /** client returns the PeerClient of a member address (undefined for self or a non-member). */
+  client(address: string): PeerClient | undefined;
+}
+
+/**
  * createConnectPeerPicker creates core's RingPeerPicker with a pooled gRPC PeerClient per
  * peer. Ring identity rule: peers are identified by their advertised address "host:port",
  * byte for byte, so every node and gateway given the same list (same spelling, same replicas)
- * computes the same owner for every key. Call setPeers(addresses) whenever membership changes.
+ * computes the same owner for every key. Call setPeers(addresses) whenever membership changes;
+ * clients of addresses that stay are kept, those of addresses that left are closed.
  */
-export function createConnectPeerPicker(options: ConnectPeerPickerOptions = {}): RingPeerPicker {
+export function createConnectPeerPicker(options: ConnectPeerPickerOptions = {}): ConnectPeerPicker {
   const { self, replicas, ...clientOptions } = options;
-  return createRingPeerPicker({
+  // Mirrors the ring's live clients so client(address) can answer; core creates and closes them.
+  const clients = new Map<string, PeerClient>();
+  const ring = createRingPeerPicker({
     self,
     replicas,
-    createPeer: (address: string) => createPeerClient(address, clientOptions),
+    createPeer: (address: string) => {
+      const client = createPeerClient(address, clientOptions);
+      const tracked: PeerClient = {
+        id: client.id,
+        get: (request, callOptions) => client.get(request, callOptions),
+        stats: (callOptions) => client.stats(callOptions),
+        close: () => {
+          if (clients.get(address) === tracked) clients.delete(address);
+          return client.close();
+        },
+      };
+      clients.set(address, tracked);
+      return tracked;
+    },
   });
+  // Every PeerGetter the ring holds came from createPeer above, so it is a PeerClient.
+  return {
+    pickPeer: (key) => ring.pickPeer(key) as PeerClient | undefined,
+    pickPeers: (key, n) => ring.pickPeers(key, n) as PeerClient[],
+    client: (address) => clients.get(address),
+    setPeers: (members) => ring.setPeers(members),
+    ownerOf: (key) => ring.ownerOf(key),
+    peers: () => ring.peers(),
+    close: () => ring.close(),
+  };
 }

@@ -204,6 +204,7 @@ export async function startCacheServer(options: CacheServerOptions): Promise<Cac
     closing ??= new Promise<void>((resolve) => {
       draining = true;
       health.setServing(false);
+      health.endWatches();
       const force = setTimeout(() => {
         logger?.warn({ graceMs }, "geecache: grace period over, cancelling in-flight calls");
         shutdown.abort(new ConnectError("server is shutting down", Code.Unavailable));

@@ -1,0 +1,132 @@
+import assert from "node:assert/strict";
+import * as http2 from "node:http2";
+import * as net from "node:net";
+import { after, before, describe, test } from "node:test";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { createRegistry, GeeCacheError } from "@geecache/core";
+import { createCacheService } from "./cache-service.ts";
+import { createPeerClient } from "./peer-client.ts";
+
+function listen(server: net.Server): Promise<number> {
+  return new Promise((resolve) => {
+    server.listen(0, "127.0.0.1", () => resolve((server.address() as net.AddressInfo).port));
+  });
+}
+
+function close(server: net.Server): Promise<void> {
+  return new Promise((resolve) => server.close(() => resolve()));
+}
+
+async function codeOf(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+    return "resolved";
+  } catch (err) {
+    assert.ok(err instanceof GeeCacheError, `a GeeCacheError, got ${String(err)}`);
+    return err.code;
+  }
+}
+
+describe("createPeerClient against peers that cannot answer", () => {
+  test("a closed port fails UNAVAILABLE at once", async () => {
+    const probe = net.createServer();
+    const port = await listen(probe);
+    await close(probe); // nothing listens there now
+    const peer = createPeerClient(`127.0.0.1:${port}`, { timeoutMs: 60_000 });
+    const started = performance.now();
+    assert.equal(await codeOf(peer.get({ group: "g", key: "k" })), "UNAVAILABLE");
+    // Far below the deadline: a refusal is not waited out.
+    assert.ok(performance.now() - started < 5_000);
+    await peer.close();
+  });
+
+  test("a peer that accepts but never answers fails DEADLINE_EXCEEDED at the deadline", async () => {
+    const sockets = new Set<net.Socket>();
+    const silent = net.createServer((socket) => {
+      sockets.add(socket);
+      socket.resume(); // swallow everything, answer nothing
+    });
+    const port = await listen(silent);
+    const peer = createPeerClient(`127.0.0.1:${port}`, { timeoutMs: 200 });
+    const started = performance.now();
+    assert.equal(await codeOf(peer.get({ group: "g", key: "k" })), "DEADLINE_EXCEEDED");
+    const elapsed = performance.now() - started;
+    assert.ok(elapsed >= 190, `not before the deadline (${elapsed} ms)`);
+    assert.ok(elapsed < 5_000, `no hang past the deadline (${elapsed} ms)`);
+    // A per-call deadline overrides the client's.
+    assert.equal(
+      await codeOf(peer.get({ group: "g", key: "k" }, { timeoutMs: 50 })),
+      "DEADLINE_EXCEEDED",
+    );
+    await peer.close();
+    for (const socket of sockets) socket.destroy();
+    await close(silent);
+  });
+
+  test("rejects bad options", () => {
+    assert.throws(() => createPeerClient("127.0.0.1:1", { timeoutMs: 0 }), RangeError);
+  });
+});
+
+describe("createPeerClient against a real node", () => {
+  let release!: () => void;
+  let sessions = 0;
+  let server: http2.Http2Server;
+  let address: string;
+
+  before(async () => {
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const registry = createRegistry();
+    registry.newGroup({
+      name: "g",
+      maxBytes: 1 << 20,
+      getter: async (key: string) => {
+        if (key.startsWith("slow")) await gate;
+        return `v-${key}`;
+      },
+    });
+    // A bare HTTP/2 server, so the test can count the connections the client opens.
+    server = http2.createServer(connectNodeAdapter({ routes: createCacheService(registry) }));
+    server.on("session", () => sessions++);
+    address = `127.0.0.1:${await listen(server)}`;
+  });
+  after(async () => {
+    release();
+    server.close();
+  });
+
+  test("reuses one pooled HTTP/2 connection for every call", async () => {
+    const peer = createPeerClient(address);
+    const before = sessions;
+    const values = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => peer.get({ group: "g", key: `k${i}` })),
+    );
+    for (let i = 0; i < 20; i++) {
+      assert.equal(new TextDecoder().decode(values[i]?.value), `v-k${i}`);
+    }
+    await peer.get({ group: "g", key: "again" });
+    assert.equal(sessions - before, 1);
+    await peer.close();
+  });
+
+  test("an aborted signal rejects CANCELED without waiting", async () => {
+    const peer = createPeerClient(address, { timeoutMs: 60_000 });
+    const controller = new AbortController();
+    const call = codeOf(peer.get({ group: "g", key: "slow-1" }, { signal: controller.signal }));
+    controller.abort();
+    assert.equal(await call, "CANCELED");
+    await peer.close();
+  });
+
+  test("close() fails calls in flight and later calls with UNAVAILABLE", async () => {
+    const peer = createPeerClient(address, { timeoutMs: 60_000 });
+    await peer.get({ group: "g", key: "warm" }); // connection open
+    const inFlight = codeOf(peer.get({ group: "g", key: "slow-2" }));
+    await new Promise((resolve) => setImmediate(resolve));
+    await peer.close();
+    assert.equal(await inFlight, "UNAVAILABLE");
+    assert.equal(await codeOf(peer.get({ group: "g", key: "k" })), "UNAVAILABLE");
+  });
+});

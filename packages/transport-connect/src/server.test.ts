@@ -1,0 +1,320 @@
+import assert from "node:assert/strict";
+import * as http2 from "node:http2";
+import { after, before, describe, test } from "node:test";
+import { Code, type ConnectError, createClient } from "@connectrpc/connect";
+import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
+import { createRegistry, GeeCacheError, type Registry } from "@geecache/core";
+import { CacheService } from "@geecache/proto";
+import { Health, HealthCheckResponse_ServingStatus } from "@geecache/proto/health";
+import { createPeerClient } from "./peer-client.ts";
+import { type CacheServer, startCacheServer } from "./server.ts";
+
+const table: Record<string, string> = { Tom: "630", Jack: "589", Sam: "567", Emoji: "🍣" };
+
+function demoRegistry(): { registry: Registry; loads: string[] } {
+  const loads: string[] = [];
+  const registry = createRegistry();
+  registry.newGroup({
+    name: "scores",
+    maxBytes: 1 << 20,
+    getter: (key: string) => {
+      loads.push(key);
+      if (key === "Broken") throw new Error("database on fire");
+      if (key === "Ttl") return { value: "soon", ttlMs: 60_000 };
+      return table[key] ?? null;
+    },
+  });
+  return { registry, loads };
+}
+
+const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+const getPath = "/geecache.v1.CacheService/Get";
+
+describe("startCacheServer: one port, every protocol", () => {
+  let server: CacheServer;
+  let base: string;
+  let address: string;
+
+  before(async () => {
+    server = await startCacheServer({
+      registry: demoRegistry().registry,
+      port: 0,
+      http: (req, res) => {
+        if (req.url !== "/healthz") return false;
+        res.writeHead(200, { "content-type": "text/plain" }).end("ok");
+        return true;
+      },
+    });
+    address = `127.0.0.1:${server.address.port}`;
+    base = `http://${address}`;
+  });
+  after(() => server.close({ graceMs: 1_000 }));
+
+  test("Get over gRPC (h2c) through the peer client", async () => {
+    const peer = createPeerClient(address);
+    try {
+      const response = await peer.get({ group: "scores", key: "Tom" });
+      assert.equal(decode(response.value), "630");
+      assert.equal(response.expiresAtMs, undefined);
+      const emoji = await peer.get({ group: "scores", key: "Emoji" });
+      assert.equal(decode(emoji.value), "🍣");
+      const ttl = await peer.get({ group: "scores", key: "Ttl" });
+      assert.ok(ttl.expiresAtMs !== undefined && ttl.expiresAtMs > Date.now());
+    } finally {
+      await peer.close();
+    }
+  });
+
+  test("Get over the Connect protocol with plain fetch (HTTP/1.1, JSON)", async () => {
+    const res = await fetch(base + getPath, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ group: "scores", key: "Jack" }),
+    });
+    assert.equal(res.status, 200);
+    assert.deepEqual(await res.json(), { value: Buffer.from("589").toString("base64") });
+  });
+
+  test("Get over Connect GET (message in the query)", async () => {
+    const message = encodeURIComponent(JSON.stringify({ group: "scores", key: "Sam" }));
+    const res = await fetch(`${base}${getPath}?connect=v1&encoding=json&message=${message}`);
+    assert.equal(res.status, 200);
+    assert.deepEqual(await res.json(), { value: Buffer.from("567").toString("base64") });
+  });
+
+  test("Get over binary Connect on h2c and Connect GET on HTTP/1.1 (Connect clients)", async () => {
+    const h2 = createClient(
+      CacheService,
+      createConnectTransport({ baseUrl: base, httpVersion: "2", useBinaryFormat: true }),
+    );
+    assert.equal(decode((await h2.get({ group: "scores", key: "Tom" })).value), "630");
+    const h1Get = createClient(
+      CacheService,
+      createConnectTransport({ baseUrl: base, httpVersion: "1.1", useHttpGet: true }),
+    );
+    assert.equal(decode((await h1Get.get({ group: "scores", key: "Jack" })).value), "589");
+  });
+
+  test("grpc.health.v1.Health reports SERVING for the server and the cache service", async () => {
+    const health = createClient(Health, createGrpcTransport({ baseUrl: base }));
+    for (const service of ["", "geecache.v1.CacheService"]) {
+      const { status } = await health.check({ service });
+      assert.equal(status, HealthCheckResponse_ServingStatus.SERVING);
+    }
+    await assert.rejects(health.check({ service: "nope.v1.Nope" }), (err: ConnectError) => {
+      assert.equal(err.code, Code.NotFound);
+      return true;
+    });
+  });
+
+  test("extra HTTP/1.1 routes are served before the RPC handler", async () => {
+    const res = await fetch(`${base}/healthz`);
+    assert.equal(res.status, 200);
+    assert.equal(await res.text(), "ok");
+  });
+
+  test("Stats reports the node id and the group's counters", async () => {
+    const peer = createPeerClient(address);
+    try {
+      const stats = await peer.stats();
+      assert.equal(stats.nodeId, address);
+      assert.ok(stats.groups.scores, "scores group present");
+      assert.equal(typeof stats.groups.scores.gets, "number");
+    } finally {
+      await peer.close();
+    }
+  });
+
+  describe("errors keep their GeeCache code across gRPC", () => {
+    const cases: { name: string; group: string; key: string; code: string }[] = [
+      { name: "not found at the source", group: "scores", key: "Nobody", code: "NOT_FOUND" },
+      { name: "unknown group", group: "nope", key: "Tom", code: "UNKNOWN_GROUP" },
+      { name: "empty key", group: "scores", key: "", code: "INVALID_ARGUMENT" },
+      { name: "huge key", group: "scores", key: "k".repeat(10_000), code: "INVALID_ARGUMENT" },
+      { name: "getter failure", group: "scores", key: "Broken", code: "LOAD_FAILED" },
+    ];
+    for (const c of cases) {
+      test(c.name, async () => {
+        const peer = createPeerClient(address);
+        try {
+          await assert.rejects(peer.get({ group: c.group, key: c.key }), (err: unknown) => {
+            assert.ok(err instanceof GeeCacheError);
+            assert.equal(err.code, c.code);
+            assert.doesNotMatch(err.message, /database on fire/, "no internals leak");
+            return true;
+          });
+        } finally {
+          await peer.close();
+        }
+      });
+    }
+  });
+
+  describe("bad input gets a clear Connect error and the server stays up", () => {
+    const post = (path: string, contentType: string, body: string) =>
+      fetch(base + path, { method: "POST", headers: { "content-type": contentType }, body });
+    const cases: { name: string; send: () => Promise<Response>; status: number; code?: string }[] =
+      [
+        {
+          name: "malformed JSON",
+          send: () => post(getPath, "application/json", "{not json"),
+          status: 400,
+          code: "invalid_argument",
+        },
+        {
+          name: "wrong content type",
+          send: () => post(getPath, "text/plain", "{}"),
+          status: 415,
+        },
+        {
+          name: "unknown method",
+          send: () => post("/geecache.v1.CacheService/Nope", "application/json", "{}"),
+          status: 404,
+          code: "unimplemented",
+        },
+        {
+          name: "request over readMaxBytes",
+          send: () =>
+            post(getPath, "application/json", JSON.stringify({ group: "s", key: "k".repeat(1e5) })),
+          status: 429,
+          code: "resource_exhausted",
+        },
+        {
+          name: "unknown group over Connect JSON",
+          send: () => post(getPath, "application/json", '{"group":"nope","key":"Tom"}'),
+          status: 404,
+          code: "not_found",
+        },
+        {
+          name: "empty key over Connect JSON",
+          send: () => post(getPath, "application/json", '{"group":"scores"}'),
+          status: 400,
+          code: "invalid_argument",
+        },
+      ];
+    for (const c of cases) {
+      test(c.name, async () => {
+        const res = await c.send();
+        assert.equal(res.status, c.status);
+        if (c.code !== undefined) {
+          const body = (await res.json()) as { code: string; message: string };
+          assert.equal(body.code, c.code);
+          assert.ok(body.message.length > 0);
+        }
+        const ok = await fetch(`${base}/healthz`);
+        assert.equal(ok.status, 200, "server still up");
+      });
+    }
+
+    test("unknown group and not found are told apart by the geecache-error-code header", async () => {
+      const res = await post(getPath, "application/json", '{"group":"nope","key":"Tom"}');
+      assert.equal(res.headers.get("geecache-error-code"), "UNKNOWN_GROUP");
+      const res2 = await post(getPath, "application/json", '{"group":"scores","key":"Nobody"}');
+      assert.equal(res2.status, 404);
+      assert.equal(res2.headers.get("geecache-error-code"), "NOT_FOUND");
+    });
+
+    test("garbage on the port is dropped without taking the server down", async () => {
+      const session = http2.connect(base);
+      session.on("error", () => undefined);
+      const stream = session.request({ ":path": getPath, ":method": "POST" });
+      stream.on("error", () => undefined);
+      stream.end(Buffer.from([0xff, 0xff, 0xff]));
+      await new Promise((resolve) => stream.on("close", resolve));
+      session.destroy();
+      const ok = await fetch(`${base}/healthz`);
+      assert.equal(ok.status, 200);
+    });
+  });
+});
+
+// A registry whose getter waits for release(), so a test can hold calls in flight.
+function gatedRegistry() {
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const waiting: Array<() => void> = [];
+  let started = 0;
+  const startedCount = (n: number) =>
+    new Promise<void>((resolve) => {
+      if (started >= n) resolve();
+      else waiting.push(() => started >= n && resolve());
+    });
+  const registry = createRegistry();
+  registry.newGroup({
+    name: "slow",
+    maxBytes: 1 << 20,
+    getter: async (key: string, ctx: { signal: AbortSignal }) => {
+      started++;
+      for (const wake of waiting) wake();
+      await new Promise<void>((resolve, reject) => {
+        gate.then(resolve);
+        ctx.signal.addEventListener("abort", () => reject(ctx.signal.reason));
+      });
+      return `v-${key}`;
+    },
+  });
+  return { registry, release, startedCount };
+}
+
+describe("CacheServer.close", () => {
+  test("drains in-flight gRPC and HTTP/1.1 calls, refuses new connections", async () => {
+    const { registry, release, startedCount } = gatedRegistry();
+    const server = await startCacheServer({ registry, port: 0 });
+    const base = `http://127.0.0.1:${server.address.port}`;
+    const peer = createPeerClient(`127.0.0.1:${server.address.port}`, { timeoutMs: 10_000 });
+    const h1 = createClient(
+      CacheService,
+      createConnectTransport({ baseUrl: base, httpVersion: "1.1" }),
+    );
+    const health = createClient(Health, createGrpcTransport({ baseUrl: base }));
+    const watch = health.watch({ service: "" })[Symbol.asyncIterator]();
+    assert.equal((await watch.next()).value?.status, HealthCheckResponse_ServingStatus.SERVING);
+
+    const viaGrpc = peer.get({ group: "slow", key: "a" });
+    const viaH1 = h1.get({ group: "slow", key: "b" });
+    await startedCount(2);
+
+    let closed = false;
+    const closing = server.close({ graceMs: 10_000 }).then(() => {
+      closed = true;
+    });
+    assert.equal(
+      (await watch.next()).value?.status,
+      HealthCheckResponse_ServingStatus.NOT_SERVING,
+      "watchers see NOT_SERVING when the drain starts",
+    );
+    await assert.rejects(fetch(`${base}/x`), /fetch failed/, "new connections are refused");
+    assert.equal(closed, false, "close waits for the calls in flight");
+
+    release();
+    assert.equal(decode((await viaGrpc).value), "v-a");
+    assert.equal(decode((await viaH1).value), "v-b");
+    await closing;
+    assert.equal((await watch.next()).done, true, "the drain ends health watches");
+    await peer.close();
+  });
+
+  test("cancels calls still running after graceMs; peers see UNAVAILABLE", async () => {
+    const { registry, startedCount } = gatedRegistry();
+    const server = await startCacheServer({ registry, port: 0 });
+    const peer = createPeerClient(`127.0.0.1:${server.address.port}`, { timeoutMs: 10_000 });
+    const outcome = peer.get({ group: "slow", key: "a" }).then(
+      () => "resolved",
+      (err: unknown) => err,
+    );
+    await startedCount(1);
+    await server.close({ graceMs: 50 });
+    const err = await outcome;
+    assert.ok(err instanceof GeeCacheError);
+    assert.equal(err.code, "UNAVAILABLE");
+    await peer.close();
+  });
+
+  test("is idempotent and works with no connections", async () => {
+    const server = await startCacheServer({ registry: createRegistry(), port: 0 });
+    await Promise.all([server.close(), server.close()]);
+    await server.close();
+  });
+});
