@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import * as http2 from "node:http2";
+import * as net from "node:net";
 import { after, before, describe, test } from "node:test";
 import { Code, type ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
@@ -315,6 +316,43 @@ describe("CacheServer.close", () => {
   test("is idempotent and works with no connections", async () => {
     const server = await startCacheServer({ registry: createRegistry(), port: 0 });
     await Promise.all([server.close(), server.close()]);
+    await server.close();
+  });
+});
+
+describe("slow clients", { timeout: 5_000 }, () => {
+  // Resolves with everything the server sent once it closed the connection.
+  function exchange(port: number, send: string): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const socket = net.connect(port, "127.0.0.1", () => socket.write(send));
+      let received = "";
+      socket.setEncoding("latin1");
+      socket.on("data", (chunk: string) => {
+        received += chunk;
+      });
+      socket.on("error", reject);
+      socket.on("close", () => resolve(received));
+    });
+  }
+
+  test("a connection that never sends a byte is dropped after firstByteTimeoutMs", async () => {
+    const server = await startCacheServer({
+      registry: createRegistry(),
+      port: 0,
+      firstByteTimeoutMs: 50,
+    });
+    assert.equal(await exchange(server.address.port, ""), "");
+    await server.close();
+  });
+
+  test("HTTP/1.1 headers that never finish get 408 after headersTimeoutMs", async () => {
+    const server = await startCacheServer({
+      registry: createRegistry(),
+      port: 0,
+      headersTimeoutMs: 100,
+    });
+    const reply = await exchange(server.address.port, "GET /healthz HTTP/1.1\r\nHost: x\r\n");
+    assert.match(reply, /^HTTP\/1\.1 408/);
     await server.close();
   });
 });

@@ -35,6 +35,8 @@ export interface CacheServerOptions {
   maxTimeoutMs?: number;
   /** A connection that sends nothing for this long before its first bytes is dropped; 10 s. */
   firstByteTimeoutMs?: number;
+  /** An HTTP/1.1 request whose headers take longer than this gets 408; 60 s (Node's default). */
+  headersTimeoutMs?: number;
 }
 
 /** CloseOptions configure CacheServer.close. */
@@ -103,7 +105,14 @@ export async function startCacheServer(options: CacheServerOptions): Promise<Cac
   // Connections whose first bytes have not arrived yet.
   const sniffing = new Set<net.Socket>();
 
-  const h1 = http.createServer((req, res) => {
+  const headersTimeoutMs = options.headersTimeoutMs ?? 60_000;
+  const h1Options: http.ServerOptions = {
+    headersTimeout: headersTimeoutMs,
+    requestTimeout: Math.max(300_000, headersTimeoutMs),
+    // How often Node checks those timeouts; finer for short ones.
+    connectionsCheckingInterval: Math.min(30_000, Math.max(10, headersTimeoutMs / 4)),
+  };
+  const h1 = http.createServer(h1Options, (req, res) => {
     const socket = req.socket;
     h1InFlight.set(socket, (h1InFlight.get(socket) ?? 0) + 1);
     if (draining) res.setHeader("connection", "close");
@@ -195,6 +204,9 @@ export async function startCacheServer(options: CacheServerOptions): Promise<Cac
     });
   });
   server.on("error", (err) => logger?.error({ err }, "geecache: server error"));
+  // The HTTP/1.1 server never listens itself, but its header and request timeouts (against
+  // slow clients) are only enforced once it has seen 'listening'.
+  h1.emit("listening");
   const bound = server.address() as net.AddressInfo;
   const address = { host: bound.address, port: bound.port };
   nodeId ??= `${host}:${address.port}`;
@@ -220,6 +232,8 @@ export async function startCacheServer(options: CacheServerOptions): Promise<Cac
         clearTimeout(force);
         resolve();
       });
+      // Stops the HTTP/1.1 server's timeout timer and closes its idle keep-alive sockets.
+      h1.close(() => undefined);
       for (const socket of sniffing) socket.destroy();
       for (const session of h2Sessions) session.close();
       for (const [socket, inFlight] of h1InFlight) if (inFlight === 0) socket.destroySoon();
