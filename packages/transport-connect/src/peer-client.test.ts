@@ -6,6 +6,7 @@ import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { createRegistry, GeeCacheError } from "@geecache/core";
 import { createCacheService } from "./cache-service.ts";
 import { createPeerClient } from "./peer-client.ts";
+import { startCacheServer } from "./server.ts";
 
 function listen(server: net.Server): Promise<number> {
   return new Promise((resolve) => {
@@ -61,6 +62,23 @@ describe("createPeerClient against peers that cannot answer", () => {
     await peer.close();
     for (const socket of sockets) socket.destroy();
     await close(silent);
+  });
+
+  test("a peer that goes away fails UNAVAILABLE, and the client reconnects when it is back", async () => {
+    const registry = createRegistry();
+    registry.newGroup({ name: "g", maxBytes: 1 << 20, getter: (key: string) => `v-${key}` });
+    const first = await startCacheServer({ registry, port: 0 });
+    const { port } = first.address;
+    const peer = createPeerClient(`127.0.0.1:${port}`, { timeoutMs: 60_000 });
+    assert.equal(new TextDecoder().decode((await peer.get({ group: "g", key: "a" })).value), "v-a");
+    await first.close({ graceMs: 0 });
+    const started = performance.now();
+    assert.equal(await codeOf(peer.get({ group: "g", key: "b" })), "UNAVAILABLE");
+    assert.ok(performance.now() - started < 5_000, "no waiting out the deadline");
+    const second = await startCacheServer({ registry, port });
+    assert.equal(new TextDecoder().decode((await peer.get({ group: "g", key: "c" })).value), "v-c");
+    await peer.close();
+    await second.close();
   });
 
   test("rejects bad options", () => {

@@ -3,7 +3,11 @@ import * as http2 from "node:http2";
 import * as net from "node:net";
 import { after, before, describe, test } from "node:test";
 import { Code, type ConnectError, createClient } from "@connectrpc/connect";
-import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
+import {
+  createConnectTransport,
+  createGrpcTransport,
+  createGrpcWebTransport,
+} from "@connectrpc/connect-node";
 import { createRegistry, GeeCacheError, type Registry } from "@geecache/core";
 import { CacheService } from "@geecache/proto";
 import { Health, HealthCheckResponse_ServingStatus } from "@geecache/proto/health";
@@ -83,7 +87,7 @@ describe("startCacheServer: one port, every protocol", () => {
     assert.deepEqual(await res.json(), { value: Buffer.from("567").toString("base64") });
   });
 
-  test("Get over binary Connect on h2c and Connect GET on HTTP/1.1 (Connect clients)", async () => {
+  test("Get over binary Connect on h2c, Connect GET and gRPC-Web on HTTP/1.1", async () => {
     const h2 = createClient(
       CacheService,
       createConnectTransport({ baseUrl: base, httpVersion: "2", useBinaryFormat: true }),
@@ -94,6 +98,11 @@ describe("startCacheServer: one port, every protocol", () => {
       createConnectTransport({ baseUrl: base, httpVersion: "1.1", useHttpGet: true }),
     );
     assert.equal(decode((await h1Get.get({ group: "scores", key: "Jack" })).value), "589");
+    const grpcWeb = createClient(
+      CacheService,
+      createGrpcWebTransport({ baseUrl: base, httpVersion: "1.1" }),
+    );
+    assert.equal(decode((await grpcWeb.get({ group: "scores", key: "Sam" })).value), "567");
   });
 
   test("grpc.health.v1.Health reports SERVING for the server and the cache service", async () => {
