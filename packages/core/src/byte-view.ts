@@ -11,6 +11,8 @@ export interface ByteViewOptions {
 let unwrap!: (view: ByteView) => Uint8Array;
 let adopt!: (bytes: Uint8Array, expiresAtMs: number | undefined) => ByteView;
 
+const encoder = new TextEncoder();
+
 function checkExpiry(expiresAtMs: number | undefined): void {
   if (expiresAtMs !== undefined && !Number.isFinite(expiresAtMs)) {
     throw new RangeError(`expiresAtMs must be a finite number, got ${expiresAtMs}`);
@@ -43,11 +45,13 @@ export class ByteView {
   static from(value: Uint8Array | string, options?: ByteViewOptions): ByteView {
     const expiresAtMs = options?.expiresAtMs;
     checkExpiry(expiresAtMs);
-    if (typeof value === "string") return new ByteView(Buffer.from(value, "utf8"), expiresAtMs);
+    // Both ways make a plain Uint8Array of exact size: never a Buffer (whose slice() shares
+    // memory) nor a slice of Buffer's shared pool (which would pin 8 KiB per small value).
+    if (typeof value === "string") return new ByteView(encoder.encode(value), expiresAtMs);
     if (!(value instanceof Uint8Array)) {
       throw new TypeError("ByteView.from takes a Uint8Array or a string");
     }
-    return new ByteView(Uint8Array.prototype.slice.call(value), expiresAtMs);
+    return new ByteView(new Uint8Array(value), expiresAtMs);
   }
 
   /** byteLength is the number of bytes in the value. */
@@ -76,7 +80,7 @@ export class ByteView {
 
   /** toUint8Array returns a copy of the bytes. */
   toUint8Array(): Uint8Array {
-    return this.#bytes.slice();
+    return new Uint8Array(this.#bytes);
   }
 
   /** toBuffer returns a copy of the bytes as a Buffer. */

@@ -1,0 +1,225 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { GeeCacheError } from "./errors.ts";
+import type { GroupOptions } from "./group.ts";
+import type { PeerGetter, PeerPicker } from "./peers.ts";
+import { createRegistry } from "./registry.ts";
+import { deferred, type FakePeer, fakePeer, tick } from "./test-util.ts";
+
+function isCode(code: string) {
+  return (e: unknown) => e instanceof GeeCacheError && e.code === code;
+}
+
+// A picker that sends keys starting with "r" to peer, and keeps the rest local.
+function prefixPicker(peer: PeerGetter): PeerPicker {
+  return { pickPeer: (key) => (key.startsWith("r") ? peer : undefined) };
+}
+
+function setup(peer: FakePeer, overrides: Partial<GroupOptions> = {}) {
+  let clock = 1_000_000;
+  const local: string[] = [];
+  const registry = createRegistry({ peers: prefixPicker(peer) });
+  const group = registry.newGroup({
+    name: "g",
+    maxBytes: 1 << 20,
+    now: () => clock,
+    random: () => 0, // every peer value is sampled into the hot cache unless a test says otherwise
+    getter: (key) => {
+      local.push(key);
+      return `local:${key}`;
+    },
+    ...overrides,
+  });
+  return {
+    registry,
+    group,
+    local,
+    advance: (ms: number) => {
+      clock += ms;
+    },
+    now: () => clock,
+  };
+}
+
+const owner = (id = "peer-1") =>
+  fakePeer(id, async (req) => ({ value: new TextEncoder().encode(`remote:${req.key}`) }));
+
+describe("Group with peers", () => {
+  it("asks the owner, not the getter, and fills the hot cache", async () => {
+    const peer = owner();
+    const { group, local } = setup(peer);
+    assert.equal((await group.get("r1")).toString(), "remote:r1");
+    assert.deepEqual(peer.calls, [{ group: "g", key: "r1" }]);
+    assert.deepEqual(local, []);
+    // The hot cache answers the second get: no second network call.
+    assert.equal((await group.get("r1")).toString(), "remote:r1");
+    assert.equal(peer.calls.length, 1);
+    const s = group.stats();
+    assert.equal(s.peerLoads, 1);
+    assert.equal(s.cacheHits, 1);
+    assert.equal(s.hotCacheHits, 1);
+    assert.equal(s.hotCache.items, 1);
+    assert.equal(s.mainCache.items, 0);
+    assert.equal(s.localLoads, 0);
+  });
+
+  it("loads keys it owns locally", async () => {
+    const peer = owner();
+    const { group, local } = setup(peer);
+    assert.equal((await group.get("k")).toString(), "local:k");
+    assert.deepEqual(local, ["k"]);
+    assert.equal(peer.calls.length, 0);
+  });
+
+  it("mirrors peer values into the hot cache only when sampled", async () => {
+    const peer = owner();
+    const draws = [0.5, 0.05];
+    const { group } = setup(peer, { hotCacheSampleRate: 0.1, random: () => draws.shift() ?? 1 });
+    await group.get("r1"); // 0.5: not sampled
+    await group.get("r1"); // fetched again; 0.05: sampled
+    await group.get("r1"); // hot hit
+    assert.equal(peer.calls.length, 2);
+    assert.equal(group.stats().hotCacheHits, 1);
+  });
+
+  it("has no hot cache with hotCacheFraction 0", async () => {
+    const peer = owner();
+    const { group } = setup(peer, { hotCacheFraction: 0 });
+    await group.get("r1");
+    await group.get("r1");
+    assert.equal(peer.calls.length, 2);
+    assert.equal(group.stats().hotCache.items, 0);
+  });
+
+  it("falls back to a local load when the peer fails, and counts it", async () => {
+    const peer = fakePeer("down");
+    const { group, local } = setup(peer);
+    assert.equal((await group.get("r1")).toString(), "local:r1");
+    assert.deepEqual(local, ["r1"]);
+    const s = group.stats();
+    assert.equal(s.peerErrors, 1);
+    assert.equal(s.peerLoads, 0);
+    assert.equal(s.localLoads, 1);
+    assert.equal(s.loadsDeduped, 1);
+    // The local load populated the main cache.
+    await group.get("r1");
+    assert.equal(peer.calls.length, 1);
+    assert.equal(group.stats().cacheHits, 1);
+  });
+
+  it("falls back when a peer that never answers passes peerTimeoutMs", async () => {
+    let peerSignal: AbortSignal | undefined;
+    const peer = fakePeer("slow", (_req, signal) => {
+      peerSignal = signal;
+      return new Promise(() => {});
+    });
+    const { group } = setup(peer, { peerTimeoutMs: 1 });
+    assert.equal((await group.get("r1")).toString(), "local:r1");
+    assert.equal(peerSignal!.aborted, true);
+    assert.equal(group.stats().peerErrors, 1);
+  });
+
+  it("treats NOT_FOUND from the owner as not found: no local load, negative-cached", async () => {
+    const peer = fakePeer("p", () => Promise.reject(new GeeCacheError("NOT_FOUND", "no such key")));
+    const { group, local, advance } = setup(peer, { negativeTtlMs: 100 });
+    await assert.rejects(group.get("r1"), isCode("NOT_FOUND"));
+    await assert.rejects(group.get("r1"), isCode("NOT_FOUND"));
+    assert.deepEqual(local, []);
+    assert.equal(peer.calls.length, 1);
+    advance(100);
+    await assert.rejects(group.get("r1"), isCode("NOT_FOUND"));
+    assert.equal(peer.calls.length, 2);
+    const s = group.stats();
+    assert.equal(s.peerErrors, 0);
+    assert.equal(s.notFound, 2);
+    assert.equal(s.negativeHits, 1);
+  });
+
+  it("answers a forwarded request (fromPeer) locally, never forwarding it again", async () => {
+    const peer = owner();
+    const { group, local } = setup(peer);
+    assert.equal((await group.get("r1", { fromPeer: true })).toString(), "local:r1");
+    assert.equal(peer.calls.length, 0);
+    assert.deepEqual(local, ["r1"]);
+    const s = group.stats();
+    assert.equal(s.serverRequests, 1);
+    assert.equal(s.loadsDeduped, 1);
+    assert.equal(s.mainCache.items, 1);
+  });
+
+  it("dedupes 1,000 concurrent gets of a remote key into one peer call", async () => {
+    const gate = deferred<void>();
+    const peer = fakePeer("p", async (req) => {
+      await gate.promise;
+      return { value: new TextEncoder().encode(req.key) };
+    });
+    const { group } = setup(peer);
+    const gets = Array.from({ length: 1000 }, () => group.get("rk"));
+    await tick();
+    gate.resolve();
+    await Promise.all(gets);
+    assert.equal(peer.calls.length, 1);
+    assert.equal(group.stats().peerLoads, 1);
+  });
+
+  it("carries the owner's expiry into the hot cache", async () => {
+    const t = { now: 0 };
+    let n = 0;
+    const peer = fakePeer("p", async () => ({
+      value: new TextEncoder().encode(`v${++n}`),
+      expiresAtMs: t.now + 50,
+    }));
+    const s = setup(peer);
+    t.now = s.now();
+    const v = await s.group.get("r1");
+    assert.equal(v.expiresAtMs, t.now + 50);
+    assert.equal((await s.group.get("r1")).toString(), "v1");
+    s.advance(50);
+    t.now = s.now();
+    assert.equal((await s.group.get("r1")).toString(), "v2");
+    assert.equal(peer.calls.length, 2);
+  });
+
+  it("does not cache a value that arrives already expired", async () => {
+    const peer = fakePeer("p", async () => ({ value: new Uint8Array([1]), expiresAtMs: 0 }));
+    const { group } = setup(peer);
+    assert.equal((await group.get("r1")).byteLength, 1);
+    await group.get("r1");
+    assert.equal(peer.calls.length, 2);
+  });
+
+  it("follows a membership change without restarting: registry.setPeers", async () => {
+    const a = owner("a");
+    const b = owner("b");
+    const { registry, group } = setup(a, { hotCacheFraction: 0 });
+    await group.get("r1");
+    registry.setPeers(prefixPicker(b));
+    await group.get("r2");
+    assert.equal(a.calls.length, 1);
+    assert.equal(b.calls.length, 1);
+  });
+
+  it("uses a group's own picker over the registry's", async () => {
+    const a = owner("a");
+    const b = owner("b");
+    const { group } = setup(a, { peers: prefixPicker(b) });
+    await group.get("r1");
+    assert.equal(a.calls.length, 0);
+    assert.equal(b.calls.length, 1);
+  });
+
+  it("splits maxBytes between the caches by hotCacheFraction", async () => {
+    // maxBytes 80, fraction 1/4: hot cache 20 bytes = two entries of 2 + 8 bytes.
+    const peer = fakePeer("p", async () => ({ value: new Uint8Array(8) }));
+    const { group } = setup(peer, { maxBytes: 80, hotCacheFraction: 0.25 });
+    for (const k of ["r1", "r2", "r3", "r4"]) await group.get(k);
+    const s = group.stats();
+    assert.equal(s.hotCache.items, 2);
+    assert.equal(s.hotCache.bytes, 20);
+    assert.equal(s.hotCache.evictions, 2);
+    for (let i = 0; i < 10; i++) await group.get(`k${i}`);
+    const after = group.stats();
+    assert.ok(after.mainCache.bytes <= 60, `main holds ${after.mainCache.bytes}`);
+    assert.equal(after.mainCache.evictions > 0, true);
+  });
+});
