@@ -232,8 +232,6 @@ export function createGroup(options: GroupOptions, context: GroupContext): Group
 
   const stats = {
     gets: 0,
-    cacheHits: 0,
-    hotCacheHits: 0,
     negativeHits: 0,
     peerLoads: 0,
     peerErrors: 0,
@@ -245,8 +243,9 @@ export function createGroup(options: GroupOptions, context: GroupContext): Group
     serverRequests: 0,
   };
 
-  // Resolves a key for callers on this node: owner peer, else local. One flight per key.
-  const remoteOrLocal = createSharedLoads(undefined, () => "");
+  // Fetches keys owned by a peer (falling back to the getter). One flight per key; each peer
+  // call has its own deadline, so the flight needs none.
+  const peerLoads = createSharedLoads(undefined, () => "");
   // Calls the getter, shared by local callers and peers' forwarded requests. One per key.
   const getterLoads = createSharedLoads(
     loadTimeoutMs,
@@ -267,14 +266,14 @@ export function createGroup(options: GroupOptions, context: GroupContext): Group
     return undefined;
   }
 
-  // lookup checks main then hot cache, counting hits; undefined on a miss.
+  // lookup checks main then hot cache, counting hits; undefined on a miss. Every valid get
+  // looks here once, so main cache gets = gets and cacheHits is derived in stats(): a main hit
+  // costs one counter.
   function lookup(key: string): ByteView | undefined {
-    mainCounters.gets++;
     let v = mainCache.get(key);
     // The policy expires entries too; checking here keeps TTLs right whatever the policy does.
     if (v !== undefined && (v.expiresAtMs === undefined || v.expiresAtMs > now())) {
       mainCounters.hits++;
-      stats.cacheHits++;
       return v;
     }
     if (hotBytes === 0) return undefined;
@@ -282,8 +281,6 @@ export function createGroup(options: GroupOptions, context: GroupContext): Group
     v = hotCache.get(key);
     if (v !== undefined && (v.expiresAtMs === undefined || v.expiresAtMs > now())) {
       hotCounters.hits++;
-      stats.cacheHits++;
-      stats.hotCacheHits++;
       return v;
     }
     return undefined;
@@ -364,29 +361,32 @@ export function createGroup(options: GroupOptions, context: GroupContext): Group
     return view;
   }
 
-  async function resolve(key: string, signal: AbortSignal): Promise<ByteView> {
+  async function loadFromPeer(
+    peer: PeerGetter,
+    key: string,
+    signal: AbortSignal,
+  ): Promise<ByteView> {
     // Re-check inside the flight, as groupcache's load() does: an earlier flight may have
     // filled a cache after our caller's miss and before this flight started.
     const cached = lookupQuiet(key);
     if (cached !== undefined) return cached;
-    const peer = peersOf().pickPeer(key);
-    if (peer !== undefined) {
-      try {
-        const view = await fetchFromPeer(peer, key, signal);
+    if (negative?.has(key)) throw notFound(key);
+    try {
+      const view = await fetchFromPeer(peer, key, signal);
+      stats.peerLoads++;
+      return view;
+    } catch (e) {
+      if (isNotFound(e)) {
+        // The owner answered: the key does not exist. Not a peer error, and no local load.
         stats.peerLoads++;
-        return view;
-      } catch (e) {
-        if (isNotFound(e)) {
-          stats.peerLoads++;
-          stats.notFound++;
-          rememberNotFound(key);
-          throw notFound(key);
-        }
-        if (signal.aborted) throw abortError(signal);
-        // As groupcache: a peer that fails is probably boring; count it and load here.
-        stats.peerErrors++;
-        logger?.debug({ group: name, key, peer: peer.id, err: e }, "geecache: peer fetch failed");
+        stats.notFound++;
+        rememberNotFound(key);
+        throw notFound(key);
       }
+      if (signal.aborted) throw abortError(signal);
+      // As groupcache: a peer that fails is probably boring; count it and load here.
+      stats.peerErrors++;
+      logger?.debug({ group: name, key, peer: peer.id, err: e }, "geecache: peer fetch failed");
     }
     return loadLocally(key, signal, false);
   }
@@ -415,11 +415,15 @@ export function createGroup(options: GroupOptions, context: GroupContext): Group
       const signal = getOptions?.signal;
       if (signal?.aborted) return Promise.reject(abortError(signal));
       stats.loads++;
-      if (fromPeer) return loadLocally(key, signal, true);
-      return remoteOrLocal.run(
+      // The owner is picked before the flight (groupcache picks inside it) so that a key this
+      // node owns takes a single flight, the getter's. Callers split by a membership change
+      // between two picks only cost one extra load.
+      const peer = fromPeer ? undefined : peersOf().pickPeer(key);
+      if (peer === undefined) return loadLocally(key, signal, true);
+      return peerLoads.run(
         key,
         signal,
-        (s) => resolve(key, s),
+        (s) => loadFromPeer(peer, key, s),
         () => stats.loadsDeduped++,
       );
     },
@@ -439,8 +443,11 @@ export function createGroup(options: GroupOptions, context: GroupContext): Group
         hits: c.hits,
         evictions: c.evictions,
       });
+      mainCounters.gets = stats.gets;
       return {
         ...stats,
+        cacheHits: mainCounters.hits + hotCounters.hits,
+        hotCacheHits: hotCounters.hits,
         evictions: mainCounters.evictions + hotCounters.evictions,
         mainCache: cacheStats(mainCache, mainCounters),
         hotCache: cacheStats(hotCache, hotCounters),
