@@ -10,6 +10,7 @@ export interface ByteViewOptions {
 // bytes without a copy; the public API has no way to get at them.
 let unwrap!: (view: ByteView) => Uint8Array;
 let adopt!: (bytes: Uint8Array, expiresAtMs: number | undefined) => ByteView;
+let resolved!: (view: ByteView) => Promise<ByteView>;
 
 const encoder = new TextEncoder();
 
@@ -28,6 +29,8 @@ export class ByteView {
   // Never handed out: every way out copies.
   readonly #bytes: Uint8Array;
   #text: string | undefined;
+  // A settled promise of this view, made on the first cache hit and reused by every later one.
+  #promise: Promise<ByteView> | undefined;
   /** expiresAtMs is the absolute expiry in Unix epoch ms, or undefined for no expiry. */
   readonly expiresAtMs: number | undefined;
 
@@ -39,6 +42,7 @@ export class ByteView {
   static {
     unwrap = (view) => view.#bytes;
     adopt = (bytes, expiresAtMs) => new ByteView(bytes, expiresAtMs);
+    resolved = (view) => (view.#promise ??= Promise.resolve(view));
   }
 
   /** from copies bytes (or encodes a string as UTF-8) into a new ByteView. */
@@ -114,4 +118,12 @@ export function bytesOf(view: ByteView): Uint8Array {
 export function adoptBytes(bytes: Uint8Array, expiresAtMs?: number): ByteView {
   checkExpiry(expiresAtMs);
   return adopt(bytes, expiresAtMs);
+}
+
+/**
+ * resolvedPromise returns a settled promise of view, the same one each time: a cache hit then
+ * allocates nothing. Sharing it is safe because a settled promise cannot change. Core only.
+ */
+export function resolvedPromise(view: ByteView): Promise<ByteView> {
+  return resolved(view);
 }

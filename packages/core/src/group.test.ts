@@ -119,6 +119,15 @@ describe("Group.get", () => {
     assert.ok(seen[0]!.signal instanceof AbortSignal);
   });
 
+  it("answers repeated hits with one shared settled promise", async () => {
+    const { group } = setup({}, new Map([["a", "1"]]));
+    const first = await group.get("a");
+    const p1 = group.get("a");
+    const p2 = group.get("a");
+    assert.equal(p1, p2);
+    assert.equal(await p1, first);
+  });
+
   it("does not let the getter's buffer change the cached value", async () => {
     const buf = new Uint8Array([1, 2, 3]);
     const { group } = setup({ getter: () => buf });

@@ -1,7 +1,7 @@
 import { Buffer } from "node:buffer";
 import type { Cache, CacheFactory, EvictionReason } from "@geecache/lru";
 import { createLRU, lruFactory } from "@geecache/lru";
-import { ByteView } from "./byte-view.ts";
+import { ByteView, resolvedPromise } from "./byte-view.ts";
 import { GeeCacheError } from "./errors.ts";
 import type { Getter, GetterFunc } from "./getter.ts";
 import { isNotFound, normalizeResult } from "./getter.ts";
@@ -407,7 +407,7 @@ export function createGroup(options: GroupOptions, context: GroupContext): Group
       const fromPeer = getOptions?.fromPeer === true;
       if (fromPeer) stats.serverRequests++;
       const hit = lookup(key);
-      if (hit !== undefined) return Promise.resolve(hit);
+      if (hit !== undefined) return resolvedPromise(hit);
       if (negative?.get(key)) {
         stats.negativeHits++;
         return Promise.reject(notFound(key));
