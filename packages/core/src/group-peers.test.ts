@@ -4,6 +4,7 @@ import { GeeCacheError } from "./errors.ts";
 import type { GroupOptions } from "./group.ts";
 import type { PeerGetter, PeerPicker } from "./peers.ts";
 import { createRegistry } from "./registry.ts";
+import { createRingPeerPicker } from "./ring-peer-picker.ts";
 import { deferred, type FakePeer, fakePeer, tick } from "./test-util.ts";
 
 function isCode(code: string) {
@@ -221,5 +222,52 @@ describe("Group with peers", () => {
     const after = group.stats();
     assert.ok(after.mainCache.bytes <= 60, `main holds ${after.mainCache.bytes}`);
     assert.equal(after.mainCache.evictions > 0, true);
+  });
+});
+
+describe("Group with a RingPeerPicker", () => {
+  it("follows setPeers on the ring without restarting anything", async () => {
+    const created = new Map<string, FakePeer>();
+    const peers = createRingPeerPicker({
+      self: "n:20",
+      replicas: 1,
+      // "<addr>#0" hashes to the number ending the address, "k<n>" to n.
+      hash: (s) => Number(/(\d+)(#0)?$/.exec(s)?.[1] ?? 0),
+      createPeer: (address) => {
+        const p = owner(address);
+        created.set(address, p);
+        return p;
+      },
+    });
+    const registry = createRegistry({ peers });
+    const group = registry.newGroup({
+      name: "g",
+      maxBytes: 1000,
+      hotCacheFraction: 0,
+      getter: () => "local",
+    });
+    peers.setPeers(["n:10", "n:20"]);
+    assert.equal((await group.get("k5")).toString(), "remote:k5"); // n:10 owns k5
+    assert.equal((await group.get("k15")).toString(), "local"); // self owns k15
+    peers.setPeers(["n:20"]); // n:10 left: self owns everything
+    assert.equal((await group.get("k6")).toString(), "local");
+    peers.setPeers(["n:20", "n:30"]); // n:30 joined: it owns k25
+    assert.equal((await group.get("k25")).toString(), "remote:k25");
+    assert.equal(created.get("n:10")!.calls.length, 1);
+    assert.equal(created.get("n:30")!.calls.length, 1);
+  });
+
+  it("logs a peer failure at debug level through the registry's logger", async () => {
+    const lines: { obj: object; msg?: string }[] = [];
+    const log = (obj: object, msg?: string) => lines.push({ obj, msg });
+    const registry = createRegistry({
+      peers: prefixPicker(fakePeer("down")),
+      logger: { debug: log, info: log, warn: log, error: log },
+    });
+    const group = registry.newGroup({ name: "g", maxBytes: 1000, getter: () => "v" });
+    await group.get("r1");
+    assert.equal(lines.length, 1);
+    assert.match(lines[0]!.msg!, /peer fetch failed/);
+    assert.equal((lines[0]!.obj as { peer: string }).peer, "down");
   });
 });

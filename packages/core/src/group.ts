@@ -6,7 +6,7 @@ import { GeeCacheError } from "./errors.ts";
 import type { Getter, GetterFunc } from "./getter.ts";
 import { isNotFound, normalizeResult } from "./getter.ts";
 import type { Logger } from "./logger.ts";
-import type { PeerGetter, PeerPicker } from "./peers.ts";
+import type { PeerGetResponse, PeerGetter, PeerPicker } from "./peers.ts";
 import { abortError, createSharedLoads, raceSignal } from "./shared-load.ts";
 import type { CacheStats, GroupStats } from "./stats.ts";
 
@@ -175,7 +175,8 @@ export function createGroup(options: GroupOptions, context: GroupContext): Group
   const maxBytes = options.maxBytes;
   checkRange(`group ${name}: maxBytes`, maxBytes, 0, Number.MAX_SAFE_INTEGER, true);
   const hotFraction = options.hotCacheFraction ?? DEFAULT_HOT_CACHE_FRACTION;
-  checkRange(`group ${name}: hotCacheFraction`, hotFraction, 0, 0.99);
+  checkRange(`group ${name}: hotCacheFraction`, hotFraction, 0, 1);
+  if (hotFraction === 1) throw invalid(`group ${name}: hotCacheFraction must be < 1, got 1`);
   const sampleRate = options.hotCacheSampleRate ?? DEFAULT_HOT_CACHE_SAMPLE_RATE;
   checkRange(`group ${name}: hotCacheSampleRate`, sampleRate, 0, 1);
   const negativeTtlMs = options.negativeTtlMs ?? DEFAULT_NEGATIVE_TTL_MS;
@@ -353,8 +354,25 @@ export function createGroup(options: GroupOptions, context: GroupContext): Group
     key: string,
     signal: AbortSignal,
   ): Promise<ByteView> {
-    const deadline = AbortSignal.any([signal, AbortSignal.timeout(peerTimeoutMs)]);
-    const res = await raceSignal(peer.get({ group: name, key }, { signal: deadline }), deadline);
+    // One controller for both ways the call can end early (the flight aborted, or the peer
+    // deadline), with the timer cleared as soon as the call settles.
+    const controller = new AbortController();
+    const timer = setTimeout(() => {
+      const message = `group ${name}: peer ${peer.id} did not answer within ${peerTimeoutMs} ms`;
+      controller.abort(new GeeCacheError("DEADLINE_EXCEEDED", message));
+    }, peerTimeoutMs);
+    const onAbort = () => controller.abort(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    let res: PeerGetResponse;
+    try {
+      res = await raceSignal(
+        peer.get({ group: name, key }, { signal: controller.signal }),
+        controller.signal,
+      );
+    } finally {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", onAbort);
+    }
     // Copied: the transport keeps no handle that could change a cached value.
     const view = ByteView.from(res.value, { expiresAtMs: res.expiresAtMs });
     if (sampleRate > 0 && random() < sampleRate) populate(hotCache, key, view);
