@@ -1,3 +1,6 @@
+// The eviction-policy seam GroupOptions.cacheFactory takes, re-exported so apps need not depend
+// on @geecache/lru to name it.
+export type { Cache, CacheFactory, CacheOptions, EvictionReason } from "@geecache/lru";
 export { ByteView, type ByteViewOptions } from "./byte-view.ts";
 export { type ErrorCode, GeeCacheError } from "./errors.ts";
 export {
