@@ -163,6 +163,33 @@ describe("Group with peers", () => {
     assert.equal(group.stats().peerLoads, 1);
   });
 
+  it("keeps a shared peer call going while one waiter remains, cancels it when none does", async () => {
+    const gate = deferred<void>();
+    let peerSignal: AbortSignal | undefined;
+    const peer = fakePeer("p", async (req, signal) => {
+      peerSignal = signal;
+      await gate.promise;
+      return { value: new TextEncoder().encode(req.key) };
+    });
+    const { group, local } = setup(peer);
+    const c1 = new AbortController();
+    const c2 = new AbortController();
+    const a = group.get("r1", { signal: c1.signal });
+    const b = group.get("r1", { signal: c2.signal });
+    await tick();
+    c1.abort();
+    await assert.rejects(a, isCode("CANCELED"));
+    assert.equal(peerSignal!.aborted, false);
+    c2.abort();
+    await assert.rejects(b, isCode("CANCELED"));
+    assert.equal(peerSignal!.aborted, true);
+    // A cancelled flight is not a peer error and does not fall back to a local load.
+    gate.resolve();
+    await tick();
+    assert.equal(group.stats().peerErrors, 0);
+    assert.deepEqual(local, []);
+  });
+
   it("carries the owner's expiry into the hot cache", async () => {
     const t = { now: 0 };
     let n = 0;
