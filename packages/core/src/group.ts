@@ -246,12 +246,13 @@ export function createGroup(options: GroupOptions, context: GroupContext): Group
 
   // Fetches keys owned by a peer (falling back to the getter). One flight per key; each peer
   // call has its own deadline, so the flight needs none.
-  const peerLoads = createSharedLoads(undefined, () => "");
+  const peerLoads = createSharedLoads();
   // Calls the getter, shared by local callers and peers' forwarded requests. One per key.
-  const getterLoads = createSharedLoads(
-    loadTimeoutMs,
-    (key) => `group ${name}: loading key ${JSON.stringify(key)} took over ${loadTimeoutMs} ms`,
-  );
+  const getterLoads = createSharedLoads({
+    timeoutMs: loadTimeoutMs,
+    timeoutMessage: (key) =>
+      `group ${name}: loading key ${JSON.stringify(key)} took over ${loadTimeoutMs} ms`,
+  });
 
   function notFound(key: string): GeeCacheError {
     return new GeeCacheError("NOT_FOUND", `group ${name}: key ${JSON.stringify(key)} not found`);

@@ -54,24 +54,29 @@ interface Flight {
  * once without cancelling the work for the others.
  */
 export interface SharedLoads {
+  /**
+   * run joins the load of key in flight, or starts work as a new one (calling onStart first).
+   * The returned promise settles with the load, or rejects when signal aborts.
+   */
   run<T>(
     key: string,
     signal: AbortSignal | undefined,
     work: (signal: AbortSignal) => Promise<T>,
     onStart?: () => void,
   ): Promise<T>;
-  /** inFlight is the number of keys being loaded. */
-  readonly inFlight: number;
 }
 
-/**
- * createSharedLoads returns a SharedLoads; timeoutMs (if any) bounds each shared load, and
- * timeoutMessage names it in the DEADLINE_EXCEEDED error.
- */
-export function createSharedLoads(
-  timeoutMs: number | undefined,
-  timeoutMessage: (key: string) => string,
-): SharedLoads {
+/** SharedLoadsOptions configure createSharedLoads. */
+export interface SharedLoadsOptions {
+  /** timeoutMs bounds each shared load; none by default. */
+  timeoutMs?: number;
+  /** timeoutMessage names a load in its DEADLINE_EXCEEDED error. */
+  timeoutMessage?: (key: string) => string;
+}
+
+/** createSharedLoads returns a SharedLoads with no load in flight. */
+export function createSharedLoads(options: SharedLoadsOptions = {}): SharedLoads {
+  const { timeoutMs, timeoutMessage = (key: string) => `loading ${key} timed out` } = options;
   const sf: Singleflight = createSingleflight();
   const flights = new Map<string, Flight>();
 
@@ -132,9 +137,6 @@ export function createSharedLoads(
         }
       }
       return raceSignal(promise, signal);
-    },
-    get inFlight() {
-      return flights.size;
     },
   };
 }
