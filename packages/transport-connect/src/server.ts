@@ -27,7 +27,10 @@ export interface CacheServerOptions {
   logger?: Logger;
   /** Extra HTTP/1.1 routes, tried before the RPC handler. */
   http?: HttpRoutes;
-  /** The id Stats reports; "host:port" of the bound address by default. */
+  /**
+   * The id Stats reports: pass the advertised address. Defaults to "host:port" from the host
+   * option ("[host]:port" for IPv6), which is wrong when listening on 0.0.0.0.
+   */
   nodeId?: string;
   /** Largest accepted request message in bytes; 64 KiB by default (requests are a key). */
   readMaxBytes?: number;
@@ -209,7 +212,7 @@ export async function startCacheServer(options: CacheServerOptions): Promise<Cac
   h1.emit("listening");
   const bound = server.address() as net.AddressInfo;
   const address = { host: bound.address, port: bound.port };
-  nodeId ??= `${host}:${address.port}`;
+  nodeId ??= host.includes(":") ? `[${host}]:${address.port}` : `${host}:${address.port}`;
 
   let closing: Promise<void> | undefined;
   const close = ({ graceMs = 10_000 }: CloseOptions = {}): Promise<void> => {
