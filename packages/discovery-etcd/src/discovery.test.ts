@@ -243,6 +243,56 @@ test("a node process stopped with SIGTERM leaves at once", async () => {
   });
   await seen.waitFor(idsAre("s1"));
   const status = await child.stop("SIGTERM");
-  assert.equal(status.code, 0);
+  assert.deepEqual(status, { code: 0, signal: null }, child.output());
   await seen.waitFor(idsAre(""), 3_000);
+});
+
+test("a restarted node waits out the lease of its crashed predecessor (waitForIdMs)", async () => {
+  const ttlSec = 2;
+  const child = await spawnProcess({
+    name: "node-r1",
+    args: [fileURLToPath(new URL("./testdata/register-node.ts", import.meta.url))],
+    env: {
+      ETCD_ENDPOINT: etcd.endpoint,
+      CLUSTER: "restart",
+      NODE_ID: "r1",
+      NODE_ADDRESS: "127.0.0.1:7501",
+      TTL_SEC: String(ttlSec),
+    },
+    ready: /^registered \d+/,
+  });
+  await child.stop("SIGKILL");
+  const d = discovery("restart");
+  await assert.rejects(
+    d.register({ id: "r1", address: "127.0.0.1:7501" }, { ttlSec }),
+    (err: unknown) => err instanceof DiscoveryError && err.code === "DUPLICATE_ID",
+  );
+  const t0 = Date.now();
+  const reg = await d.register(
+    { id: "r1", address: "127.0.0.1:7501" },
+    { ttlSec, waitForIdMs: ttlSec * 1_000 + 2_000 },
+  );
+  // The wait ends by waitForIdMs; one last claim may follow it.
+  assert.ok(Date.now() - t0 <= ttlSec * 1_000 + 2_000 + 2_000);
+  assert.equal(reg.registered, true);
+  assert.deepEqual(
+    (await d.list()).map((m) => m.id),
+    ["r1"],
+  );
+});
+
+test("waitForIdMs does not take an id from a live holder", async () => {
+  const holder = discovery("live-holder");
+  await holder.register({ id: "h1", address: "10.0.0.1:1" }, { ttlSec: 2 });
+  const t0 = Date.now();
+  await assert.rejects(
+    discovery("live-holder").register(
+      { id: "h1", address: "10.0.0.2:1" },
+      { ttlSec: 2, waitForIdMs: 2_500 },
+    ),
+    (err: unknown) => err instanceof DiscoveryError && err.code === "DUPLICATE_ID",
+  );
+  // Longer than the holder's TTL: its keepalive, not luck, kept the id.
+  assert.ok(Date.now() - t0 >= 2_500);
+  assert.equal(ids(await holder.list()), "h1");
 });

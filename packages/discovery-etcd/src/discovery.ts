@@ -155,6 +155,10 @@ export function createEtcdDiscovery(options: EtcdDiscoveryOptions): EtcdDiscover
       if (!(Number.isInteger(ttlSec) && ttlSec >= 1)) {
         throw new RangeError(`ttlSec must be a whole number of seconds >= 1, got ${ttlSec}`);
       }
+      const waitForIdMs = registerOptions.waitForIdMs ?? 0;
+      if (!(Number.isFinite(waitForIdMs) && waitForIdMs >= 0)) {
+        throw new RangeError(`waitForIdMs must be a non-negative number, got ${waitForIdMs}`);
+      }
       const registration = await startRegistration(
         {
           client,
@@ -166,6 +170,7 @@ export function createEtcdDiscovery(options: EtcdDiscoveryOptions): EtcdDiscover
         },
         full,
         ttlSec,
+        waitForIdMs,
         registerOptions.onEvent ?? (() => {}),
       );
       if (closed) {

@@ -17,6 +17,13 @@ export type RegistrationEvent =
 export interface RegisterOptions {
   /** Lease TTL in whole seconds (etcd's unit); 10 by default, at least 1. */
   ttlSec?: number;
+  /**
+   * How long register() keeps retrying while another lease holds the id, typically this node's
+   * previous process that crashed less than a TTL ago (its record lives until its lease expires).
+   * 0 by default: reject with DUPLICATE_ID at once. A live holder keeps its lease, so after the
+   * wait the result is still DUPLICATE_ID.
+   */
+  waitForIdMs?: number;
   /** Called on every RegistrationEvent (besides the logger, which always hears of them). */
   onEvent?: (event: RegistrationEvent) => void;
 }
@@ -61,6 +68,7 @@ export async function startRegistration(
   ctx: RegistrationContext,
   record: NodeRecord,
   ttlSec: number,
+  waitForIdMs: number,
   onEvent: (event: RegistrationEvent) => void,
 ): Promise<Registration> {
   const { client, key, logger } = ctx;
@@ -212,7 +220,22 @@ export async function startRegistration(
     }
   };
 
-  await claim();
+  const waitUntil = Date.now() + waitForIdMs;
+  for (;;) {
+    try {
+      await claim();
+      break;
+    } catch (err) {
+      const left = waitUntil - Date.now();
+      if (!(err instanceof DiscoveryError && err.code === "DUPLICATE_ID") || left <= 0) throw err;
+      logger.info(
+        { key, err },
+        "etcd registration: id taken; waiting for the holder's lease to end",
+      );
+      await new Promise((resolve) => setTimeout(resolve, Math.min(backoff.next(), left)));
+    }
+  }
+  backoff.reset();
   logger.info({ key, lease: leaseId, ttlSec }, "etcd registration: registered");
 
   return {

@@ -16,10 +16,11 @@ const registration = await discovery.register(
   { id: env("NODE_ID"), address: env("NODE_ADDRESS") },
   { ttlSec: Number(env("TTL_SEC")) },
 );
-console.log(`registered ${registration.leaseId}`);
 const keepAlive = setInterval(() => {}, 60_000);
 process.once("SIGTERM", async () => {
   clearInterval(keepAlive);
   await discovery.close();
   process.exit(0);
 });
+// Announce only once the handler is installed: the test may signal as soon as it reads this line.
+console.log(`registered ${registration.leaseId}`);
