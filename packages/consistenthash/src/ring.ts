@@ -1,4 +1,4 @@
-import { fnv1a32 } from "./hash.ts";
+import { fmix32, fnv1a32, fnvStart, fnvUpdate } from "./hash.ts";
 
 /** HashFunction maps a string to an unsigned 32-bit integer. */
 export type HashFunction = (s: string) => number;
@@ -24,13 +24,16 @@ export interface HashRingOptions {
  * process with the same members agrees on every owner.
  */
 export interface HashRing {
-  /** add puts a node on the ring, or updates its weight. */
+  /** add puts a node on the ring, or updates its weight (> 0, default 1). */
   add(id: string, weight?: number): void;
   /** remove takes a node off the ring; returns whether it was there. */
   remove(id: string): boolean;
-  /** set replaces the members with nodes (ids or RingNodes). */
+  /**
+   * set replaces the members with nodes (ids or RingNodes). Members that stay keep their
+   * points, so handing over the whole membership on every change costs only the difference.
+   */
   set(nodes: Iterable<string | RingNode>): void;
-  /** get returns the owner of key, or undefined when the ring is empty. O(log n). */
+  /** get returns the owner of key, or undefined when the ring is empty. O(log points). */
   get(key: string): string | undefined;
   /** getN returns up to n distinct nodes for key, the owner first, then its successors. */
   getN(key: string, n: number): string[];
@@ -45,14 +48,21 @@ export interface HashRing {
 }
 
 const DEFAULT_REPLICAS = 160;
-// Points pack (hash, member index) into one double so one typed-array sort orders both: the
-// member index breaks ties between equal hashes by id, deterministically.
-const INDEX_BITS = 2 ** 20;
+// New points are packed as hash * 2^21 + i into one double (exact below 2^53), so one typed-array
+// sort orders them by hash and then by i, the index of their node in id order.
+const INDEX_SPAN = 2 ** 21;
 
-function checkWeight(id: string, weight: number): void {
-  if (typeof id !== "string" || id === "")
+interface Member {
+  weight: number;
+  slot: number; // index into slots; stable while the member stays with the same weight
+  points: Uint32Array | undefined; // hashes of its virtual nodes, computed once
+}
+
+function checkNode(id: unknown, weight: number): asserts id is string {
+  if (typeof id !== "string" || id === "") {
     throw new TypeError("node id must be a non-empty string");
-  if (!Number.isFinite(weight) || weight <= 0) {
+  }
+  if (typeof weight !== "number" || !Number.isFinite(weight) || weight <= 0) {
     throw new RangeError(`weight of node ${id} must be a finite number > 0, got ${weight}`);
   }
 }
@@ -64,94 +74,191 @@ export function createHashRing(options: HashRingOptions = {}): HashRing {
     throw new RangeError(`replicas must be an integer >= 1, got ${replicas}`);
   }
   const hash = options.hash ?? fnv1a32;
-  const members = new Map<string, number>();
-  let dirty = false;
-  let ids: string[] = [];
-  let hashes = new Uint32Array(0);
-  let owners = new Uint32Array(0);
+  if (typeof hash !== "function") throw new TypeError("hash must be a function");
 
-  // Rebuilt lazily on the first lookup after a change, so a burst of adds costs one sort.
-  function rebuild(): void {
-    dirty = false;
-    ids = [...members.keys()].sort();
-    if (ids.length >= INDEX_BITS) throw new RangeError("too many nodes");
-    let total = 0;
-    const counts = ids.map((id) => {
-      const n = Math.max(1, Math.round(replicas * members.get(id)!));
-      total += n;
-      return n;
-    });
-    const packed = new Float64Array(total);
-    let p = 0;
-    for (let i = 0; i < ids.length; i++) {
-      const id = ids[i]!;
-      for (let r = 0; r < counts[i]!; r++)
-        packed[p++] = (hash(`${id}#${r}`) >>> 0) * INDEX_BITS + i;
+  const members = new Map<string, Member>();
+  const slots: (string | undefined)[] = []; // slot -> id of the member whose points carry it
+  const freeSlots: number[] = [];
+  // Changes not yet applied to the ring; applied together on the next lookup.
+  const added = new Set<string>();
+  const removed: number[] = []; // slots whose points must leave the ring
+  let hashes = new Uint32Array(0); // sorted; ties ordered by node id
+  let owners = new Uint32Array(0); // slot of each point
+
+  function allocSlot(id: string): number {
+    const s = freeSlots.pop() ?? slots.length;
+    slots[s] = id;
+    return s;
+  }
+
+  function pointsOf(id: string, m: Member): Uint32Array {
+    if (m.points !== undefined) return m.points;
+    const n = Math.max(1, Math.round(replicas * m.weight));
+    const pts = new Uint32Array(n);
+    if (hash === fnv1a32) {
+      // Same values as fnv1a32(`${id}#${r}`), with the shared "id#" prefix hashed once.
+      const prefix = fnvUpdate(fnvStart, `${id}#`);
+      for (let r = 0; r < n; r++) pts[r] = fmix32(fnvUpdate(prefix, String(r)));
+    } else {
+      for (let r = 0; r < n; r++) pts[r] = hash(`${id}#${r}`) >>> 0;
     }
-    packed.sort();
-    hashes = new Uint32Array(total);
-    owners = new Uint32Array(total);
-    for (let j = 0; j < total; j++) {
-      const v = packed[j]!;
-      const idx = v % INDEX_BITS;
-      owners[j] = idx;
-      hashes[j] = (v - idx) / INDEX_BITS;
+    m.points = pts;
+    return pts;
+  }
+
+  function join(id: string, weight: number): void {
+    members.set(id, { weight, slot: allocSlot(id), points: undefined });
+    added.add(id);
+  }
+
+  function leave(id: string, m: Member): void {
+    members.delete(id);
+    if (added.delete(id)) {
+      // Its points never reached the ring.
+      slots[m.slot] = undefined;
+      freeSlots.push(m.slot);
+    } else {
+      removed.push(m.slot);
     }
   }
 
-  // search returns the first point at or after h, wrapping to 0.
-  function search(h: number): number {
+  // apply brings the ring up to date in O(points + new points × log new points): points of
+  // removed nodes are filtered out, new nodes' points sorted among themselves and merged in.
+  // The result is the same sorted sequence a from-scratch build gives, whatever the history.
+  function apply(): void {
+    let h = hashes;
+    let o = owners;
+    if (removed.length > 0) {
+      const gone = new Uint8Array(slots.length);
+      for (const s of removed) gone[s] = 1;
+      let k = 0;
+      for (let j = 0; j < h.length; j++) {
+        if (gone[o[j]!] === 0) {
+          h[k] = h[j]!;
+          o[k] = o[j]!;
+          k++;
+        }
+      }
+      h = h.slice(0, k);
+      o = o.slice(0, k);
+      for (const s of removed) {
+        slots[s] = undefined;
+        freeSlots.push(s);
+      }
+      removed.length = 0;
+    }
+    if (added.size > 0) {
+      const ids = [...added].sort();
+      added.clear();
+      if (ids.length >= INDEX_SPAN) throw new RangeError("too many nodes added at once");
+      let total = 0;
+      const pts = ids.map((id) => {
+        const p = pointsOf(id, members.get(id)!);
+        total += p.length;
+        return p;
+      });
+      const packed = new Float64Array(total);
+      let p = 0;
+      for (let i = 0; i < ids.length; i++) {
+        for (const v of pts[i]!) packed[p++] = v * INDEX_SPAN + i;
+      }
+      packed.sort();
+      const slotOf = ids.map((id) => members.get(id)!.slot);
+      const nh = new Uint32Array(h.length + total);
+      const no = new Uint32Array(h.length + total);
+      let a = 0;
+      let k = 0;
+      for (let b = 0; b < total; b++) {
+        const v = packed[b]!;
+        const i = v % INDEX_SPAN;
+        const bh = (v - i) / INDEX_SPAN;
+        // Old points first while they sort before this one; equal hashes go by node id.
+        while (a < h.length && (h[a]! < bh || (h[a] === bh && slots[o[a]!]! < ids[i]!))) {
+          nh[k] = h[a]!;
+          no[k++] = o[a++]!;
+        }
+        nh[k] = bh;
+        no[k++] = slotOf[i]!;
+      }
+      while (a < h.length) {
+        nh[k] = h[a]!;
+        no[k++] = o[a++]!;
+      }
+      h = nh;
+      o = no;
+    }
+    hashes = h;
+    owners = o;
+  }
+
+  // search returns the first point at or after hash x, wrapping to 0.
+  function search(x: number): number {
     let lo = 0;
     let hi = hashes.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (hashes[mid]! < h) lo = mid + 1;
+      if (hashes[mid]! < x) lo = mid + 1;
       else hi = mid;
     }
     return lo === hashes.length ? 0 : lo;
   }
 
-  const ring: HashRing = {
+  function stale(): boolean {
+    return added.size > 0 || removed.length > 0;
+  }
+
+  return {
     add(id, weight = 1) {
-      checkWeight(id, weight);
-      if (members.get(id) === weight) return;
-      members.set(id, weight);
-      dirty = true;
+      checkNode(id, weight);
+      const m = members.get(id);
+      if (m !== undefined) {
+        if (m.weight === weight) return;
+        leave(id, m);
+      }
+      join(id, weight);
     },
     remove(id) {
-      const had = members.delete(id);
-      if (had) dirty = true;
-      return had;
+      const m = members.get(id);
+      if (m === undefined) return false;
+      leave(id, m);
+      return true;
     },
     set(nodes) {
+      // Validate everything before changing anything.
       const next = new Map<string, number>();
       for (const n of nodes) {
-        const id = typeof n === "string" ? n : n.id;
-        const weight = typeof n === "string" ? 1 : (n.weight ?? 1);
-        checkWeight(id, weight);
+        const id = typeof n === "string" ? n : n?.id;
+        const weight = typeof n === "string" ? 1 : (n?.weight ?? 1);
+        checkNode(id, weight);
         next.set(id, weight);
       }
-      members.clear();
-      for (const [id, w] of next) members.set(id, w);
-      dirty = true;
+      for (const [id, m] of [...members]) {
+        if (next.get(id) !== m.weight) leave(id, m);
+      }
+      for (const [id, weight] of next) {
+        if (!members.has(id)) join(id, weight);
+      }
     },
     get(key) {
-      if (dirty) rebuild();
+      if (stale()) apply();
       if (hashes.length === 0) return undefined;
-      return ids[owners[search(hash(key) >>> 0)]!];
+      return slots[owners[search(hash(key) >>> 0)]!];
     },
     getN(key, n) {
-      if (dirty) rebuild();
-      const want = Math.min(n, ids.length);
+      if (!Number.isInteger(n) || n < 0) {
+        throw new RangeError(`n must be an integer >= 0, got ${n}`);
+      }
+      if (stale()) apply();
+      const want = Math.min(n, members.size);
       const out: string[] = [];
-      if (want <= 0) return out;
+      if (want === 0) return out;
       const seen = new Set<number>();
       let j = search(hash(key) >>> 0);
       for (let steps = 0; steps < hashes.length && out.length < want; steps++) {
         const o = owners[j]!;
         if (!seen.has(o)) {
           seen.add(o);
-          out.push(ids[o]!);
+          out.push(slots[o]!);
         }
         j = j + 1 === hashes.length ? 0 : j + 1;
       }
@@ -159,10 +266,9 @@ export function createHashRing(options: HashRingOptions = {}): HashRing {
     },
     has: (id) => members.has(id),
     nodes: () => [...members.keys()].sort(),
-    weightOf: (id) => members.get(id),
+    weightOf: (id) => members.get(id)?.weight,
     get size() {
       return members.size;
     },
   };
-  return ring;
 }
