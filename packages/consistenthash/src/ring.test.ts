@@ -88,6 +88,24 @@ describe("createHashRing", () => {
     }
   });
 
+  it("agrees with a fresh ring after shrinking to a tenth and growing back", () => {
+    const all = Array.from({ length: 50 }, (_, i) => addr(i));
+    const r = createHashRing();
+    r.set(all);
+    r.get("probe");
+    for (const id of all.slice(5)) r.remove(id);
+    const few = createHashRing();
+    few.set(all.slice(0, 5));
+    for (const k of keys.slice(0, 10_000)) assert.equal(r.get(k), few.get(k));
+    for (const id of all.slice(5).reverse()) {
+      r.add(id);
+      if (id.endsWith("0:8001")) r.get("probe");
+    }
+    const full = createHashRing();
+    full.set(all);
+    for (const k of keys.slice(0, 10_000)) assert.deepEqual(r.getN(k, 2), full.getN(k, 2));
+  });
+
   it("set keeps members that stay and validates before changing anything", () => {
     const r = createHashRing();
     r.set(["a", "b", { id: "c", weight: 2 }]);
