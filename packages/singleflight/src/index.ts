@@ -1,1 +1,1 @@
-export { createSingleflight, type Singleflight } from "./singleflight.ts";
+export { createSingleflight, type Flight, type Singleflight } from "./singleflight.ts";

@@ -91,26 +91,83 @@ describe("singleflight", () => {
   it("forget lets a new call start while old waiters keep the old result", async () => {
     const sf = createSingleflight();
     const first = gate<string>();
-    const a = sf.do("k", () => first.promise);
+    const second = gate<string>();
+    let runs = 0;
+    const a = sf.do("k", () => {
+      runs++;
+      return first.promise;
+    });
+    const a2 = sf.do("k", () => "never");
     assert.equal(sf.forget("k"), true);
-    const b = sf.do("k", () => "second");
+    assert.equal(sf.has("k"), false);
+    assert.equal(sf.forget("k"), false);
+    const b = sf.do("k", () => {
+      runs++;
+      return second.promise;
+    });
+    const b2 = sf.do("k", () => "never");
+    assert.equal(runs, 2);
+    // The old call settling must not drop the new call's entry.
     first.open("first");
     assert.equal(await a, "first");
+    assert.equal(await a2, "first");
+    assert.equal(sf.has("k"), true);
+    assert.equal(sf.size, 1);
+    second.open("second");
     assert.equal(await b, "second");
-    // The first call settling must not drop the second call's entry early.
+    assert.equal(await b2, "second");
     assert.equal(sf.size, 0);
   });
 
-  it("retains nothing after many keys settle", async () => {
+  it("a do for the same key from inside fn starts its own call instead of deadlocking", async () => {
     const sf = createSingleflight();
-    await Promise.all(Array.from({ length: 10_000 }, (_, i) => sf.do(String(i), async () => i)));
-    await Promise.allSettled(
-      Array.from({ length: 10_000 }, (_, i) =>
-        sf.do(`e${i}`, async () => {
-          throw new Error(String(i));
-        }),
-      ),
+    let inner: Promise<string> | undefined;
+    const outer = sf.do("k", async () => {
+      inner = sf.do("k", () => "inner");
+      return `outer after ${await inner}`;
+    });
+    assert.equal(await outer, "outer after inner");
+    assert.equal(await inner, "inner");
+    assert.equal(sf.size, 0);
+  });
+
+  it("has and size track keys in flight", async () => {
+    const sf = createSingleflight();
+    const g = gate<void>();
+    assert.equal(sf.has("a"), false);
+    const calls = ["a", "b", "a", "c"].map((k) => sf.do(k, () => g.promise));
+    assert.equal(sf.size, 3);
+    assert.equal(sf.has("a"), true);
+    g.open();
+    await Promise.all(calls);
+    assert.equal(sf.size, 0);
+    assert.equal(sf.has("a"), false);
+  });
+
+  it("adopts thenables and plain values", async () => {
+    const sf = createSingleflight();
+    // A foreign promise-like (what some drivers return) must be adopted, not returned as a value.
+    // biome-ignore lint/suspicious/noThenProperty: the test needs a thenable
+    const thenable: PromiseLike<number> = { then: (ok) => Promise.resolve(ok?.(5)) as never };
+    assert.equal(await sf.do("t", () => thenable), 5);
+    assert.equal(await sf.do("v", () => "plain"), "plain");
+    assert.equal(sf.size, 0);
+  });
+
+  it("retains nothing after 100,000 keys settle, whether they resolve, reject or throw", async () => {
+    const sf = createSingleflight();
+    const err = new Error("shared"); // one Error, so the test does not time stack traces
+    const N = 100_000;
+    const calls = Array.from({ length: N }, (_, i) =>
+      sf.do(`k${i}`, () => {
+        if (i % 3 === 0) return i;
+        if (i % 3 === 1) return Promise.reject(err);
+        throw err;
+      }),
     );
+    assert.equal(sf.size, N); // all in flight until the microtasks run
+    const all = await Promise.allSettled(calls);
+    assert.equal(all.filter((r) => r.status === "fulfilled").length, Math.ceil(N / 3));
     assert.equal(sf.size, 0);
   });
 });
