@@ -226,6 +226,27 @@ describe("createHashRing", () => {
     assert.throws(() => r.set([{ id: "a", weight: -1 }]), RangeError);
   });
 
+  it("a throwing custom hash leaves the ring usable", () => {
+    let fail = false;
+    const r = createHashRing({
+      replicas: 4,
+      hash: (s) => {
+        if (fail && s.startsWith("bad#")) throw new Error("hash down");
+        return fnv1a32(s);
+      },
+    });
+    r.set(["a", "b"]);
+    const before = r.get("k");
+    fail = true;
+    r.add("bad");
+    assert.throws(() => r.get("k"), /hash down/);
+    fail = false;
+    const want = createHashRing({ replicas: 4 });
+    want.set(["a", "b", "bad"]);
+    assert.deepEqual(r.getN("k", 3), want.getN("k", 3));
+    assert.ok(before === "a" || before === "b");
+  });
+
   it("hashes UTF-8 bytes, so non-ASCII keys agree with any UTF-8 implementation", () => {
     const utf8 = new TextEncoder();
     for (const s of ["", "Tom", "é", "naïve-key", "键", "🍕", "a🍕b", "\u{10ffff}"]) {

@@ -149,14 +149,16 @@ export function createHashRing(options: HashRingOptions = {}): HashRing {
     }
     if (added.size > 0) {
       const ids = [...added].sort();
-      added.clear();
       if (ids.length >= INDEX_SPAN) throw new RangeError("too many nodes added at once");
       let total = 0;
+      // Hash before touching the ring, so a throwing custom hash leaves it as it was, the
+      // newcomers still pending.
       const pts = ids.map((id) => {
         const p = pointsOf(id, members.get(id)!);
         total += p.length;
         return p;
       });
+      added.clear();
       const packed = new Float64Array(total);
       let p = 0;
       for (let i = 0; i < ids.length; i++) {
