@@ -223,6 +223,10 @@ describe("createHashRing", () => {
     assert.throws(() => r.add(""), TypeError);
     assert.throws(() => r.add("a", 0), RangeError);
     assert.throws(() => r.add("a", Number.NaN), RangeError);
+    assert.throws(() => r.add("a", Number.POSITIVE_INFINITY), RangeError);
+    assert.throws(() => r.add("a", 1e9), RangeError);
+    assert.throws(() => r.add(1 as unknown as string), TypeError);
+    assert.equal(r.size, 0);
     assert.throws(() => r.set([{ id: "a", weight: -1 }]), RangeError);
   });
 

@@ -51,6 +51,7 @@ const DEFAULT_REPLICAS = 160;
 // New points are packed as hash * 2^21 + i into one double (exact below 2^53), so one typed-array
 // sort orders them by hash and then by i, the index of their node in id order.
 const INDEX_SPAN = 2 ** 21;
+const MAX_POINTS_PER_NODE = 2 ** 20;
 
 interface Member {
   weight: number;
@@ -86,6 +87,16 @@ export function createHashRing(options: HashRingOptions = {}): HashRing {
   let hashes = new Uint32Array(0);
   let owners = new Uint32Array(0); // slot of each point
   let count = 0;
+
+  // validate also bounds the points one node may take, so a stray weight cannot allocate gigabytes.
+  function validate(id: unknown, weight: number): asserts id is string {
+    checkNode(id, weight);
+    if (replicas * weight > MAX_POINTS_PER_NODE) {
+      throw new RangeError(
+        `node ${id}: replicas × weight must be at most ${MAX_POINTS_PER_NODE}, got ${replicas * weight}`,
+      );
+    }
+  }
 
   function allocSlot(id: string): number {
     const s = freeSlots.pop() ?? slots.length;
@@ -230,7 +241,7 @@ export function createHashRing(options: HashRingOptions = {}): HashRing {
 
   return {
     add(id, weight = 1) {
-      checkNode(id, weight);
+      validate(id, weight);
       const m = members.get(id);
       if (m !== undefined) {
         if (m.weight === weight) return;
@@ -250,7 +261,7 @@ export function createHashRing(options: HashRingOptions = {}): HashRing {
       for (const n of nodes) {
         const id = typeof n === "string" ? n : n?.id;
         const weight = typeof n === "string" ? 1 : (n?.weight ?? 1);
-        checkNode(id, weight);
+        validate(id, weight);
         next.set(id, weight);
       }
       for (const [id, m] of [...members]) {
