@@ -1,0 +1,466 @@
+import type { Cache, CacheFactory, CacheOptions, EvictionReason, SetOptions } from "./cache.ts";
+
+/** Expiry of an entry without a TTL, and of a free slot: never. */
+const NEVER = Number.POSITIVE_INFINITY;
+
+/** Slots the arrays start with when the entry budget is unknown or large. */
+const INITIAL_SLOTS = 64;
+
+/** How many entries from the LRU tail each set examines for expiry. */
+const TAIL_CHECKS = 2;
+
+/** How many slots the rotating sweep cursor examines on each set. */
+const CURSOR_CHECKS = 2;
+
+/**
+ * LRUCache is a least-recently-used cache bounded by entry count (`maxEntries`), by the sum of
+ * entry sizes (`maxBytes`), or both, with optional per-entry time to live.
+ *
+ * get, peek, has, set and delete are O(1). Entries live in slots: a Map from key to slot index,
+ * keys and values in parallel arrays, and the recency list as two typed arrays (`next`/`prev`),
+ * so an entry costs no object of its own. Sizes and expiry times get their own typed arrays only
+ * once a size or a TTL is first used.
+ *
+ * Expired entries are never returned. They are reclaimed (reported with reason "expired") when
+ * touched by get/peek/has/delete/set, by `purgeExpired()`, and by bounded work on every set
+ * while any TTL is in use: up to 2 entries at the LRU tail and 2 slots under a rotating cursor,
+ * so each slot is examined at least once every `slots / 2` sets and no timer is ever created.
+ */
+export class LRUCache<K, V> implements Cache<K, V> {
+  readonly #maxEntries: number;
+  readonly #maxBytes: number;
+  readonly #sizeOf: ((value: V, key: K) => number) | undefined;
+  readonly #ttlMs: number | undefined;
+  readonly #onEvicted: ((key: K, value: V, reason: EvictionReason) => void) | undefined;
+  readonly #now: () => number;
+
+  /** key → slot */
+  #map = new Map<K, number>();
+  #keys: (K | undefined)[] = [];
+  #values: (V | undefined)[] = [];
+  /** Toward the LRU end (older). */
+  #next: Uint32Array;
+  /** Toward the MRU end (newer). */
+  #prev: Uint32Array;
+  /** Stack of freed slots, reused before fresh ones. */
+  #free: Uint32Array;
+  #freeTop = 0;
+  /** Slots handed out so far (high-water mark); slots >= fill are fresh. */
+  #fill = 0;
+  /** Length of the typed arrays. */
+  #slots: number;
+  /** Most recently used slot; meaningless when empty. */
+  #head = 0;
+  /** Least recently used slot; meaningless when empty. */
+  #tail = 0;
+  #bytes = 0;
+  /** Entry sizes; undefined while every size is 1. */
+  #sizes: Float64Array | undefined;
+  /** Absolute expiry times (NEVER if none); undefined until a TTL is used. */
+  #expiry: Float64Array | undefined;
+  /** Next slot the expiry sweep examines. */
+  #cursor = 0;
+
+  /** Use createLRU; the constructor takes the same options. */
+  constructor(options: CacheOptions<K, V>) {
+    if (typeof options !== "object" || options === null) {
+      throw new TypeError("LRUCache: options must be an object");
+    }
+    const { maxEntries, maxBytes, sizeOf, ttlMs, onEvicted, now } = options;
+    if (maxEntries === undefined && maxBytes === undefined) {
+      throw new TypeError("LRUCache: at least one of maxEntries or maxBytes is required");
+    }
+    if (maxEntries !== undefined && !(Number.isSafeInteger(maxEntries) && maxEntries >= 0)) {
+      throw new RangeError(
+        `LRUCache: maxEntries must be an integer >= 0, got ${String(maxEntries)}`,
+      );
+    }
+    if (maxBytes !== undefined && !(Number.isFinite(maxBytes) && maxBytes >= 0)) {
+      throw new RangeError(
+        `LRUCache: maxBytes must be a finite number >= 0, got ${String(maxBytes)}`,
+      );
+    }
+    if (ttlMs !== undefined) checkTtl(ttlMs, "ttlMs");
+    checkFunction(sizeOf, "sizeOf");
+    checkFunction(onEvicted, "onEvicted");
+    checkFunction(now, "now");
+
+    this.#maxEntries = maxEntries ?? Number.POSITIVE_INFINITY;
+    this.#maxBytes = maxBytes ?? Number.POSITIVE_INFINITY;
+    this.#sizeOf = sizeOf;
+    this.#ttlMs = ttlMs;
+    this.#onEvicted = onEvicted;
+    this.#now = now ?? Date.now;
+
+    this.#slots = Math.min(this.#maxEntries, INITIAL_SLOTS);
+    this.#next = new Uint32Array(this.#slots);
+    this.#prev = new Uint32Array(this.#slots);
+    this.#free = new Uint32Array(this.#slots);
+    if (sizeOf !== undefined) this.#sizes = new Float64Array(this.#slots);
+    if (ttlMs !== undefined) this.#expiry = new Float64Array(this.#slots).fill(NEVER);
+  }
+
+  /** size is the number of entries held, counting expired ones not yet reclaimed. */
+  get size(): number {
+    return this.#map.size;
+  }
+
+  /** bytes is the sum of the sizes of the entries held (expired ones not yet reclaimed too). */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  /** maxEntries is the entry budget (Infinity when only maxBytes was given). */
+  get maxEntries(): number {
+    return this.#maxEntries;
+  }
+
+  /** maxBytes is the size budget (Infinity when only maxEntries was given). */
+  get maxBytes(): number {
+    return this.#maxBytes;
+  }
+
+  /** get returns the value for key and marks it most recently used; undefined if absent or expired. */
+  get(key: K): V | undefined {
+    const i = this.#map.get(key);
+    if (i === undefined) return undefined;
+    const expiry = this.#expiry;
+    if (expiry !== undefined && expiry[i]! <= this.#now()) {
+      this.#remove(i, "expired");
+      return undefined;
+    }
+    if (i !== this.#head) this.#moveToHead(i);
+    return this.#values[i];
+  }
+
+  /** peek returns the value for key without changing its recency; undefined if absent or expired. */
+  peek(key: K): V | undefined {
+    const i = this.#map.get(key);
+    if (i === undefined) return undefined;
+    const expiry = this.#expiry;
+    if (expiry !== undefined && expiry[i]! <= this.#now()) {
+      this.#remove(i, "expired");
+      return undefined;
+    }
+    return this.#values[i];
+  }
+
+  /** has reports whether key is present and unexpired, without changing its recency. */
+  has(key: K): boolean {
+    const i = this.#map.get(key);
+    if (i === undefined) return false;
+    const expiry = this.#expiry;
+    if (expiry !== undefined && expiry[i]! <= this.#now()) {
+      this.#remove(i, "expired");
+      return false;
+    }
+    return true;
+  }
+
+  /**
+   * set stores value under key as the most recently used entry and evicts least recently used
+   * entries (reason "capacity", or "expired" if they had expired) until both budgets hold.
+   *
+   * It returns false, storing nothing, when the entry alone exceeds maxBytes (or maxEntries is
+   * 0); an older value under key is then removed with reason "deleted", so a stale value never
+   * outlives a newer one that did not fit. A replaced value is reported with reason "replaced"
+   * unless it is the very same value (===), which is still in the cache.
+   */
+  set(key: K, value: V, options?: SetOptions): boolean {
+    let size = 1;
+    let ttl = this.#ttlMs;
+    if (options !== undefined) {
+      if (options.size !== undefined) size = checkSize(options.size, "size");
+      else if (this.#sizeOf !== undefined) size = checkSize(this.#sizeOf(value, key), "sizeOf");
+      if (options.ttlMs !== undefined) ttl = checkTtl(options.ttlMs, "ttlMs");
+    } else if (this.#sizeOf !== undefined) {
+      size = checkSize(this.#sizeOf(value, key), "sizeOf");
+    }
+    if (size !== 1 && this.#sizes === undefined) this.#sizes = this.#fresh(1);
+    if (ttl !== undefined && this.#expiry === undefined) this.#expiry = this.#fresh(NEVER);
+
+    let now = 0;
+    const expiry = this.#expiry;
+    if (expiry !== undefined) {
+      now = this.#now();
+      this.#reclaim(now);
+    }
+
+    let i = this.#map.get(key);
+    if (size > this.#maxBytes || this.#maxEntries === 0) {
+      if (i !== undefined) {
+        this.#remove(i, expiry !== undefined && expiry[i]! <= now ? "expired" : "deleted");
+      }
+      return false;
+    }
+
+    if (i !== undefined && expiry !== undefined && expiry[i]! <= now) {
+      this.#remove(i, "expired");
+      i = undefined;
+    }
+
+    if (i !== undefined) {
+      const old = this.#values[i] as V;
+      this.#values[i] = value;
+      const sizes = this.#sizes;
+      if (sizes !== undefined) {
+        this.#bytes += size - sizes[i]!;
+        sizes[i] = size;
+      }
+      if (expiry !== undefined) expiry[i] = ttl === undefined ? NEVER : now + ttl;
+      if (i !== this.#head) this.#moveToHead(i);
+      if (old !== value && this.#onEvicted !== undefined) this.#onEvicted(key, old, "replaced");
+    } else {
+      while (this.#map.size >= this.#maxEntries) this.#evictTail(now);
+      i = this.#alloc();
+      this.#keys[i] = key;
+      this.#values[i] = value;
+      this.#bytes += size;
+      if (this.#sizes !== undefined) this.#sizes[i] = size;
+      if (this.#expiry !== undefined) this.#expiry[i] = ttl === undefined ? NEVER : now + ttl;
+      this.#map.set(key, i);
+      if (this.#map.size === 1) {
+        this.#head = i;
+        this.#tail = i;
+      } else {
+        this.#next[i] = this.#head;
+        this.#prev[this.#head] = i;
+        this.#head = i;
+      }
+    }
+    // Also covers onEvicted callbacks that added entries while we were evicting.
+    while (this.#bytes > this.#maxBytes || this.#map.size > this.#maxEntries) {
+      this.#evictTail(now);
+    }
+    return true;
+  }
+
+  /** delete removes key, reporting reason "deleted"; it returns false if key was absent or expired. */
+  delete(key: K): boolean {
+    const i = this.#map.get(key);
+    if (i === undefined) return false;
+    const expiry = this.#expiry;
+    if (expiry !== undefined && expiry[i]! <= this.#now()) {
+      this.#remove(i, "expired");
+      return false;
+    }
+    this.#remove(i, "deleted");
+    return true;
+  }
+
+  /**
+   * clear removes every entry, then reports each with reason "deleted", least recently used
+   * first. Entries that onEvicted adds during those calls stay.
+   */
+  clear(): void {
+    const onEvicted = this.#onEvicted;
+    const n = this.#map.size;
+    const keys: K[] = [];
+    const values: V[] = [];
+    if (onEvicted !== undefined) {
+      for (let i = this.#tail, k = 0; k < n; k++, i = this.#prev[i]!) {
+        keys.push(this.#keys[i] as K);
+        values.push(this.#values[i] as V);
+      }
+    }
+    this.#map.clear();
+    this.#keys = [];
+    this.#values = [];
+    this.#slots = Math.min(this.#maxEntries, INITIAL_SLOTS);
+    this.#next = new Uint32Array(this.#slots);
+    this.#prev = new Uint32Array(this.#slots);
+    this.#free = new Uint32Array(this.#slots);
+    if (this.#sizes !== undefined) this.#sizes = new Float64Array(this.#slots);
+    if (this.#expiry !== undefined) this.#expiry = new Float64Array(this.#slots).fill(NEVER);
+    this.#freeTop = 0;
+    this.#fill = 0;
+    this.#cursor = 0;
+    this.#bytes = 0;
+    if (onEvicted !== undefined) {
+      for (let k = 0; k < n; k++) onEvicted(keys[k]!, values[k]!, "deleted");
+    }
+  }
+
+  /**
+   * purgeExpired reclaims every expired entry now (reason "expired", in no particular order)
+   * and returns how many it removed. O(slots); the bounded sweep in set makes it optional.
+   */
+  purgeExpired(): number {
+    const expiry = this.#expiry;
+    if (expiry === undefined) return 0;
+    const now = this.#now();
+    let removed = 0;
+    for (let i = 0; i < this.#fill; i++) {
+      // Re-read: an onEvicted callback may have grown the arrays.
+      if (this.#expiry![i]! <= now) {
+        this.#remove(i, "expired");
+        removed++;
+      }
+    }
+    return removed;
+  }
+
+  /**
+   * entries yields the live [key, value] pairs from most to least recently used, skipping expired
+   * ones. Iterating does not change recency; changing the cache meanwhile gives an unspecified
+   * (but finite) sequence.
+   */
+  *entries(): IterableIterator<[K, V]> {
+    const now = this.#expiry === undefined ? 0 : this.#now();
+    for (let i = this.#head, k = this.#map.size; k > 0; k--) {
+      const next = this.#next[i]!;
+      if (this.#expiry === undefined || this.#expiry[i]! > now) {
+        yield [this.#keys[i] as K, this.#values[i] as V];
+      }
+      i = next;
+    }
+  }
+
+  /** keys yields the live keys from most to least recently used, like entries(). */
+  *keys(): IterableIterator<K> {
+    for (const [key] of this.entries()) yield key;
+  }
+
+  /** values yields the live values from most to least recently used, like entries(). */
+  *values(): IterableIterator<V> {
+    for (const [, value] of this.entries()) yield value;
+  }
+
+  /** [Symbol.iterator] is entries(). */
+  [Symbol.iterator](): IterableIterator<[K, V]> {
+    return this.entries();
+  }
+
+  /** Examines a bounded number of entries for expiry: the LRU tail, where entries with equal TTLs expire first, then a cursor over all slots, which finds the rest. */
+  #reclaim(now: number): void {
+    const expiry = this.#expiry!;
+    for (let k = 0; k < TAIL_CHECKS && this.#map.size > 0; k++) {
+      const t = this.#tail;
+      if (expiry[t]! > now) break;
+      this.#remove(t, "expired");
+    }
+    for (let k = 0; k < CURSOR_CHECKS; k++) {
+      let c = this.#cursor;
+      if (c >= this.#fill) c = 0;
+      this.#cursor = c + 1;
+      // Free and TTL-less slots hold NEVER; the array may have been replaced by a callback.
+      if (this.#expiry![c]! <= now) this.#remove(c, "expired");
+    }
+  }
+
+  #evictTail(now: number): void {
+    const t = this.#tail;
+    const expiry = this.#expiry;
+    this.#remove(t, expiry !== undefined && expiry[t]! <= now ? "expired" : "capacity");
+  }
+
+  #moveToHead(i: number): void {
+    const next = this.#next;
+    const prev = this.#prev;
+    if (i === this.#tail) {
+      this.#tail = prev[i]!;
+    } else {
+      const n = next[i]!;
+      const p = prev[i]!;
+      next[p] = n;
+      prev[n] = p;
+    }
+    next[i] = this.#head;
+    prev[this.#head] = i;
+    this.#head = i;
+  }
+
+  /** Unlinks slot i, frees it, then reports it; the cache is consistent before onEvicted runs. */
+  #remove(i: number, reason: EvictionReason): void {
+    const key = this.#keys[i] as K;
+    const value = this.#values[i] as V;
+    this.#map.delete(key);
+    if (i === this.#head) {
+      this.#head = this.#next[i]!;
+    } else if (i === this.#tail) {
+      this.#tail = this.#prev[i]!;
+    } else {
+      const n = this.#next[i]!;
+      const p = this.#prev[i]!;
+      this.#next[p] = n;
+      this.#prev[n] = p;
+    }
+    this.#bytes -= this.#sizes === undefined ? 1 : this.#sizes[i]!;
+    this.#keys[i] = undefined;
+    this.#values[i] = undefined;
+    if (this.#expiry !== undefined) this.#expiry[i] = NEVER;
+    this.#free[this.#freeTop++] = i;
+    if (this.#onEvicted !== undefined) this.#onEvicted(key, value, reason);
+  }
+
+  #alloc(): number {
+    if (this.#freeTop > 0) return this.#free[--this.#freeTop]!;
+    const i = this.#fill;
+    if (i === this.#slots) this.#grow();
+    this.#fill = i + 1;
+    return i;
+  }
+
+  /** Doubles the slot arrays, up to maxEntries so that a full count-bounded cache wastes none. */
+  #grow(): void {
+    const slots = Math.min(Math.max(this.#slots * 2, 16), this.#maxEntries);
+    this.#next = resize(this.#next, slots);
+    this.#prev = resize(this.#prev, slots);
+    this.#free = resize(this.#free, slots);
+    if (this.#sizes !== undefined) this.#sizes = resize(this.#sizes, slots);
+    if (this.#expiry !== undefined) {
+      const expiry = new Float64Array(slots).fill(NEVER);
+      expiry.set(this.#expiry);
+      this.#expiry = expiry;
+    }
+    this.#slots = slots;
+  }
+
+  /** A Float64Array for all slots, holding fill in every slot (used when sizes or TTLs start). */
+  #fresh(fill: number): Float64Array {
+    return new Float64Array(this.#slots).fill(fill);
+  }
+}
+
+/**
+ * createLRU creates an LRUCache. At least one of `maxEntries` or `maxBytes` is required; it
+ * throws TypeError or RangeError on bad options.
+ */
+export function createLRU<K, V>(options: CacheOptions<K, V>): LRUCache<K, V> {
+  return new LRUCache(options);
+}
+
+function resize<T extends Uint32Array | Float64Array>(a: T, length: number): T {
+  const b = new (a.constructor as new (n: number) => T)(length);
+  b.set(a);
+  return b;
+}
+
+function checkTtl(ttlMs: unknown, name: string): number {
+  if (typeof ttlMs !== "number") {
+    throw new TypeError(`LRUCache: ${name} must be a number, got ${typeof ttlMs}`);
+  }
+  if (!(Number.isFinite(ttlMs) && ttlMs > 0)) {
+    throw new RangeError(`LRUCache: ${name} must be a finite number > 0, got ${ttlMs}`);
+  }
+  return ttlMs;
+}
+
+function checkSize(size: unknown, name: string): number {
+  if (typeof size !== "number") {
+    throw new TypeError(`LRUCache: ${name} must be a number, got ${typeof size}`);
+  }
+  if (!(Number.isFinite(size) && size >= 0)) {
+    throw new RangeError(`LRUCache: ${name} must be a finite number >= 0, got ${size}`);
+  }
+  return size;
+}
+
+function checkFunction(f: unknown, name: string): void {
+  if (f !== undefined && typeof f !== "function") {
+    throw new TypeError(`LRUCache: ${name} must be a function, got ${typeof f}`);
+  }
+}
+
+/** lruFactory is createLRU as a CacheFactory, for core's choice of eviction policy. */
+export const lruFactory: CacheFactory = createLRU;
