@@ -1,0 +1,178 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import {
+  GeeCacheError,
+  type PeerGetRequest,
+  type PeerGetResponse,
+  type PeerGetter,
+} from "@geecache/core";
+import { buildGateway, type GatewayRing } from "./build-app.ts";
+
+type Behaviour = (req: PeerGetRequest, signal?: AbortSignal) => Promise<PeerGetResponse>;
+
+/** A fake node: records the calls it gets and answers with its behaviour. */
+function node(id: string, behaviour: Behaviour): PeerGetter & { calls: string[] } {
+  const calls: string[] = [];
+  return {
+    id,
+    calls,
+    get(req, options) {
+      calls.push(`${req.group}/${req.key}`);
+      return behaviour(req, options?.signal);
+    },
+  };
+}
+
+const table: Record<string, Uint8Array> = {
+  Tom: Buffer.from("630"),
+  Zoë: Buffer.from("🏆 731"),
+  Blob: Uint8Array.of(0xff, 0xfe, 0x00),
+};
+const serve: Behaviour = async ({ group, key }) => {
+  if (group !== "scores") throw new GeeCacheError("UNKNOWN_GROUP", `no group ${group}`);
+  const value = table[key];
+  if (value === undefined) throw new GeeCacheError("NOT_FOUND", `${key} not found`);
+  return key === "Tom" ? { value, expiresAtMs: 1_900_000_000_000 } : { value };
+};
+const refuse: Behaviour = async () => {
+  throw new GeeCacheError("UNAVAILABLE", "connect ECONNREFUSED");
+};
+const hang: Behaviour = (_req, signal) =>
+  new Promise((_resolve, reject) => signal?.addEventListener("abort", () => reject(signal.reason)));
+
+/** A ring of the given nodes where every key is owned by the first, then the second... */
+function ring(nodes: PeerGetter[]): GatewayRing {
+  return { pickPeers: (_key, n) => nodes.slice(0, n), peers: () => nodes.map((p) => p.id) };
+}
+
+function gateway(nodes: PeerGetter[], extra: Partial<Parameters<typeof buildGateway>[0]> = {}) {
+  return buildGateway({
+    ring: ring(nodes),
+    nodeStats: async (address) => {
+      if (address === "down:1") throw new GeeCacheError("UNAVAILABLE", "connect ECONNREFUSED");
+      return { id: address, groups: {} };
+    },
+    ...extra,
+  });
+}
+
+test("GET /api answers the owner's value as UTF-8 text, base64 when it is not UTF-8", async () => {
+  const a = node("a:1", serve);
+  const app = gateway([a, node("b:1", serve)]);
+  const tom = await app.inject("/api?key=Tom");
+  assert.equal(tom.statusCode, 200);
+  assert.deepEqual(tom.json(), {
+    key: "Tom",
+    group: "scores",
+    value: "630",
+    expiresAtMs: 1_900_000_000_000,
+  });
+  const zoe = await app.inject(`/api?key=${encodeURIComponent("Zoë")}&group=scores`);
+  assert.deepEqual(zoe.json(), { key: "Zoë", group: "scores", value: "🏆 731" });
+  const blob = await app.inject("/api?key=Blob");
+  assert.deepEqual(blob.json(), {
+    key: "Blob",
+    group: "scores",
+    value: "//4A",
+    encoding: "base64",
+  });
+  assert.deepEqual(a.calls, ["scores/Tom", "scores/Zoë", "scores/Blob"]);
+});
+
+test("bad keys are 400 and never reach a node", async () => {
+  const a = node("a:1", serve);
+  const app = gateway([a], { maxKeyBytes: 8 });
+  for (const url of [
+    "/api",
+    "/api?key=",
+    "/api?key=123456789",
+    "/api?key=a&key=b",
+    "/api?key=x&color=red",
+  ]) {
+    const res = await app.inject(url);
+    assert.equal(res.statusCode, 400, url);
+    assert.equal(res.json().error.code, "INVALID_ARGUMENT", url);
+    assert.equal(typeof res.json().error.message, "string");
+  }
+  // 3 characters, 9 bytes: the limit is in bytes, as in core.
+  assert.equal((await app.inject(`/api?key=${encodeURIComponent("🏆🏆🏆")}`)).statusCode, 400);
+  assert.deepEqual(a.calls, []);
+});
+
+test("not found and unknown group are 404, with their codes", async () => {
+  const app = gateway([node("a:1", serve)]);
+  const missing = await app.inject("/api?key=nobody");
+  assert.equal(missing.statusCode, 404);
+  assert.deepEqual(missing.json(), { error: { code: "NOT_FOUND", message: "nobody not found" } });
+  const group = await app.inject("/api?key=Tom&group=nope");
+  assert.equal(group.statusCode, 404);
+  assert.equal(group.json().error.code, "UNKNOWN_GROUP");
+  const route = await app.inject("/nowhere");
+  assert.equal(route.statusCode, 404);
+  assert.equal(route.json().error.code, "ROUTE_NOT_FOUND");
+});
+
+test("an unavailable owner is skipped for the next node; none reachable is 503", async () => {
+  const b = node("b:1", serve);
+  const ok = await gateway([node("a:1", refuse), b]).inject("/api?key=Tom");
+  assert.equal(ok.statusCode, 200);
+  assert.deepEqual(b.calls, ["scores/Tom"]);
+
+  const down = await gateway([node("a:1", refuse), node("b:1", refuse), node("c:1", serve)]).inject(
+    "/api?key=Tom",
+  );
+  assert.equal(down.statusCode, 503);
+  assert.equal(down.json().error.code, "UNAVAILABLE");
+  assert.match(down.json().error.message, /tried a:1, b:1/);
+
+  const none = await gateway([]).inject("/api?key=Tom");
+  assert.equal(none.statusCode, 503);
+});
+
+test("a node that never answers ends at the request deadline with 504", async () => {
+  const b = node("b:1", serve);
+  const res = await gateway([node("a:1", hang), b], { timeoutMs: 50 }).inject("/api?key=Tom");
+  assert.equal(res.statusCode, 504);
+  assert.equal(res.json().error.code, "DEADLINE_EXCEEDED");
+  assert.deepEqual(b.calls, []);
+});
+
+test("failures of the source and bugs answer without internals", async () => {
+  const leaky = node("a:1", async () => {
+    throw new GeeCacheError("LOAD_FAILED", "origin http://10.1.2.3/secret answered 500");
+  });
+  const failed = await gateway([leaky]).inject("/api?key=Tom");
+  assert.equal(failed.statusCode, 502);
+  assert.deepEqual(failed.json(), {
+    error: { code: "LOAD_FAILED", message: "the data source failed" },
+  });
+
+  const buggy = node("a:1", async () => {
+    throw new TypeError("cannot read properties of undefined (reading 'x')");
+  });
+  const bug = await gateway([buggy]).inject("/api?key=Tom");
+  assert.equal(bug.statusCode, 500);
+  assert.deepEqual(bug.json(), { error: { code: "INTERNAL", message: "internal error" } });
+  assert.doesNotMatch(bug.body, /at |reading/);
+});
+
+test("GET /api/stats reports every node, the unreachable ones as such", async () => {
+  const app = gateway([node("a:1", serve), node("down:1", serve)]);
+  const res = await app.inject("/api/stats");
+  assert.equal(res.statusCode, 200);
+  assert.deepEqual(res.json(), {
+    nodes: [
+      { address: "a:1", ok: true, stats: { id: "a:1", groups: {} } },
+      {
+        address: "down:1",
+        ok: false,
+        error: { code: "UNAVAILABLE", message: "connect ECONNREFUSED" },
+      },
+    ],
+  });
+});
+
+test("GET /healthz", async () => {
+  const res = await gateway([node("a:1", serve)]).inject("/healthz");
+  assert.deepEqual(res.json(), { status: "ok", nodes: 1 });
+});

@@ -1,0 +1,175 @@
+import { isUtf8 } from "node:buffer";
+import { GeeCacheError, type PeerGetResponse, type PeerGetter } from "@geecache/core";
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
+import { toErrorReply } from "./errors.ts";
+
+/**
+ * GatewayRing is what the gateway needs of the cluster: the nodes to ask for a key, owner first
+ * (transport-connect's ring picker with no self), and every node's address.
+ */
+export interface GatewayRing {
+  pickPeers(key: string, n: number): PeerGetter[];
+  peers(): string[];
+}
+
+/** GatewayOptions configure buildGateway. */
+export interface GatewayOptions {
+  ring: GatewayRing;
+  /** Reads one node's stats (the Stats RPC), for GET /api/stats. */
+  nodeStats: (address: string, options: { signal: AbortSignal }) => Promise<unknown>;
+  /** Group used when the request names none; "scores" by default. */
+  defaultGroup?: string;
+  /** Deadline of one request, retries on the next node included; 2,000 ms by default. */
+  timeoutMs?: number;
+  /** Longest key accepted, in UTF-8 bytes; 1,024 by default (core's default too). */
+  maxKeyBytes?: number;
+  /** How many nodes to try for a key when the owner is unavailable; 2 by default. */
+  attempts?: number;
+  /** fastify's logger options or a pino instance (`loggerInstance`); off by default. */
+  logger?: FastifyServerOptions["logger"];
+  loggerInstance?: FastifyServerOptions["loggerInstance"];
+}
+
+/** ValueBody is the answer of GET /api. */
+export interface ValueBody {
+  key: string;
+  group: string;
+  /** The value as UTF-8 text, or base64 when it is not valid UTF-8 (then `encoding` says so). */
+  value: string;
+  encoding?: "base64";
+  /** When the value expires at its source, in Unix epoch milliseconds. */
+  expiresAtMs?: number;
+}
+
+/** NodeStatsEntry is one node's line in GET /api/stats. */
+export type NodeStatsEntry =
+  | { address: string; ok: true; stats: unknown }
+  | { address: string; ok: false; error: { code: string; message: string } };
+
+const valueQuery = {
+  type: "object",
+  properties: { key: { type: "string" }, group: { type: "string" } },
+  required: ["key"],
+  additionalProperties: false,
+} as const;
+
+/**
+ * buildGateway creates the gateway's fastify app (not listening): `GET /api?key=K[&group=G]`
+ * routed to the key's owner over gRPC, `GET /api/stats` gathered from every node, and `/healthz`.
+ * Errors answer `{"error":{"code","message"}}` with the status from httpStatusOf.
+ */
+export function buildGateway(options: GatewayOptions): FastifyInstance {
+  const { ring, nodeStats } = options;
+  const defaultGroup = options.defaultGroup ?? "scores";
+  const timeoutMs = options.timeoutMs ?? 2_000;
+  const maxKeyBytes = options.maxKeyBytes ?? 1024;
+  const attempts = options.attempts ?? 2;
+
+  const app = Fastify({
+    ...(options.loggerInstance === undefined
+      ? { logger: options.logger ?? false }
+      : { loggerInstance: options.loggerInstance }),
+    return503OnClosing: true,
+    // fastify's default silently drops unknown query parameters; a typo such as ?grup= should be
+    // a 400, not a lookup in the default group.
+    ajv: { customOptions: { removeAdditional: false } },
+  });
+
+  app.setErrorHandler((err, request, reply) => {
+    const { status, body, internal } = toErrorReply(err);
+    if (internal) request.log.error({ err }, "request failed");
+    else if (status >= 500)
+      request.log.warn(
+        { code: body.error.code, reason: (err as Error).message },
+        "upstream failed",
+      );
+    return reply.code(status).send(body);
+  });
+  app.setNotFoundHandler((request, reply) =>
+    reply.code(404).send({
+      error: {
+        code: "ROUTE_NOT_FOUND",
+        message: `no route ${request.method} ${request.url.split("?")[0]}`,
+      },
+    }),
+  );
+
+  app.get("/healthz", async () => ({ status: "ok", nodes: ring.peers().length }));
+
+  app.get<{ Querystring: { key: string; group?: string } }>(
+    "/api",
+    { schema: { querystring: valueQuery } },
+    async (request, reply) => {
+      const { key } = request.query;
+      const group = request.query.group || defaultGroup;
+      if (key === "") throw new GeeCacheError("INVALID_ARGUMENT", "key is empty");
+      const keyBytes = Buffer.byteLength(key);
+      if (keyBytes > maxKeyBytes) {
+        throw new GeeCacheError(
+          "INVALID_ARGUMENT",
+          `key is ${keyBytes} bytes, over the ${maxKeyBytes}-byte maximum`,
+        );
+      }
+      const signal = AbortSignal.timeout(timeoutMs);
+      const got = await fetchValue(group, key, signal, request.log);
+      const bytes = Buffer.from(got.value.buffer, got.value.byteOffset, got.value.byteLength);
+      const body: ValueBody = isUtf8(bytes)
+        ? { key, group, value: bytes.toString("utf8") }
+        : { key, group, value: bytes.toString("base64"), encoding: "base64" };
+      if (got.expiresAtMs !== undefined) body.expiresAtMs = got.expiresAtMs;
+      return reply.send(body);
+    },
+  );
+
+  app.get("/api/stats", async () => {
+    const addresses = ring.peers();
+    const signal = AbortSignal.timeout(timeoutMs);
+    const settled = await Promise.allSettled(addresses.map((a) => nodeStats(a, { signal })));
+    const nodes: NodeStatsEntry[] = settled.map((r, i) => {
+      const address = addresses[i]!;
+      if (r.status === "fulfilled") return { address, ok: true, stats: r.value };
+      const e = GeeCacheError.from(r.reason, "UNAVAILABLE");
+      return { address, ok: false, error: { code: e.code, message: e.message } };
+    });
+    return { nodes };
+  });
+
+  // Ask the owner; when it is unavailable (refused, down), ask the next node on the ring, which
+  // answers from its own cache or loads the key itself (core's fallback). Not-found, bad input and
+  // an exhausted deadline are final.
+  async function fetchValue(
+    group: string,
+    key: string,
+    signal: AbortSignal,
+    log: { warn(obj: object, msg?: string): void },
+  ): Promise<PeerGetResponse> {
+    const candidates = ring.pickPeers(key, attempts);
+    if (candidates.length === 0)
+      throw new GeeCacheError("UNAVAILABLE", "no cache nodes are configured");
+    let last: GeeCacheError | undefined;
+    for (const peer of candidates) {
+      try {
+        return await peer.get({ group, key }, { signal });
+      } catch (err) {
+        if (signal.aborted) {
+          throw new GeeCacheError("DEADLINE_EXCEEDED", `no answer within ${timeoutMs} ms`, {
+            cause: err,
+          });
+        }
+        const e = GeeCacheError.from(err);
+        if (e.code !== "UNAVAILABLE") throw e;
+        log.warn(
+          { node: peer.id, key, group, err: e.message },
+          "node unavailable, trying the next",
+        );
+        last = e;
+      }
+    }
+    const tried = candidates.map((p) => p.id).join(", ");
+    throw new GeeCacheError("UNAVAILABLE", `no cache node could answer (tried ${tried})`, {
+      cause: last,
+    });
+  }
+
+  return app;
+}

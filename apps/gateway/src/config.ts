@@ -1,0 +1,109 @@
+import {
+  type EtcdConfig,
+  etcdOptionSpecs,
+  type OptionSpec,
+  parseAddressList,
+  parseBytes,
+  parseDuration,
+  parseEtcdConfig,
+  parsePort,
+  readOptions,
+  usage,
+} from "@geecache/cli";
+
+const defaultPeers = "127.0.0.1:8001,127.0.0.1:8002,127.0.0.1:8003";
+
+/** gatewayOptionSpecs are the gateway's flags, their environment variables and defaults. */
+export const gatewayOptionSpecs = {
+  port: { env: "GATEWAY_PORT", default: "9999", arg: "<port>", help: "HTTP port of the API" },
+  host: {
+    env: "GATEWAY_HOST",
+    default: "127.0.0.1",
+    arg: "<host>",
+    help: "interface to listen on",
+  },
+  peers: {
+    env: "GEECACHE_PEERS",
+    arg: "<a,b,...>",
+    help: `the cache nodes' advertised addresses (default ${defaultPeers}, or from --etcd)`,
+  },
+  ...etcdOptionSpecs,
+  group: {
+    env: "GATEWAY_GROUP",
+    default: "scores",
+    arg: "<name>",
+    help: "group when ?group= is absent",
+  },
+  timeout: {
+    env: "GATEWAY_TIMEOUT",
+    default: "2s",
+    arg: "<duration>",
+    help: "deadline of one API request, retries included",
+  },
+  "max-key-bytes": {
+    env: "GATEWAY_MAX_KEY_BYTES",
+    default: "1024",
+    arg: "<size>",
+    help: "longest key accepted, in UTF-8 bytes",
+  },
+  "shutdown-grace": {
+    env: "GATEWAY_SHUTDOWN_GRACE",
+    default: "10s",
+    arg: "<duration>",
+    help: "on SIGTERM, how long in-flight requests may take",
+  },
+  "log-level": { env: "LOG_LEVEL", default: "info", arg: "<level>", help: "pino log level" },
+} satisfies Record<string, OptionSpec>;
+
+/** GatewayConfig is the gateway's validated configuration. */
+export interface GatewayConfig {
+  host: string;
+  port: number;
+  /** The static node list; empty with etcd. */
+  peers: string[];
+  /** Set with --etcd: watch the cluster's members there (the gateway never registers). */
+  etcd?: EtcdConfig;
+  defaultGroup: string;
+  timeoutMs: number;
+  maxKeyBytes: number;
+  shutdownGraceMs: number;
+  logLevel: string;
+}
+
+/** gatewayUsage is the gateway's --help text. */
+export const gatewayUsage = usage("geecache-gateway", gatewayOptionSpecs);
+
+/**
+ * parseGatewayConfig reads the gateway's flags and environment. Returns undefined for --help.
+ * Throws TypeError or RangeError with a message meant for the operator.
+ */
+export function parseGatewayConfig(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+): GatewayConfig | undefined {
+  const { help, values: v } = readOptions(gatewayOptionSpecs, argv, env);
+  if (help) return undefined;
+  const etcd = parseEtcdConfig(v, env);
+  if (etcd !== undefined && v.peers !== undefined) {
+    throw new TypeError("use either --peers or --etcd, not both");
+  }
+  const peers = etcd === undefined ? parseAddressList(v.peers ?? defaultPeers).sort() : [];
+  if (etcd === undefined && peers.length === 0) {
+    throw new TypeError("--peers must name at least one cache node");
+  }
+  const timeoutMs = parseDuration(v.timeout!);
+  if (timeoutMs <= 0) throw new RangeError("--timeout must be positive");
+  const maxKeyBytes = parseBytes(v["max-key-bytes"]!);
+  if (maxKeyBytes <= 0) throw new RangeError("--max-key-bytes must be positive");
+  return {
+    host: v.host!,
+    port: parsePort(v.port!),
+    peers,
+    ...(etcd === undefined ? {} : { etcd }),
+    defaultGroup: v.group!,
+    timeoutMs,
+    maxKeyBytes,
+    shutdownGraceMs: parseDuration(v["shutdown-grace"]!),
+    logLevel: v["log-level"]!,
+  };
+}

@@ -1,0 +1,117 @@
+// Real node and gateway processes on loopback ports, for the end-to-end tests and the cluster
+// benchmark. Both apps run from their built dist/ (turbo builds them before tests).
+import { fileURLToPath } from "node:url";
+import { freePorts, type Spawned, spawnProcess, stopAll } from "@geecache/testkit";
+
+export const nodeMain = fileURLToPath(new URL("../../../node/dist/main.js", import.meta.url));
+export const gatewayMain = fileURLToPath(new URL("../../dist/main.js", import.meta.url));
+
+/** ClusterOptions configure startCluster. */
+export interface ClusterOptions {
+  nodes?: number;
+  /** Extra flags for every node (e.g. ["--demo-delay", "100ms"]). */
+  nodeArgs?: readonly string[];
+  gatewayArgs?: readonly string[];
+  /** Start the nodes with these flags instead of static --peers (e.g. ["--etcd", url]). */
+  membershipArgs?: readonly string[];
+  echo?: boolean;
+}
+
+/** Cluster is a running set of nodes and a gateway. */
+export interface Cluster {
+  /** The nodes' advertised addresses, "127.0.0.1:port". */
+  addresses: string[];
+  nodes: Spawned[];
+  gateway: Spawned;
+  gatewayUrl: string;
+  /** Starts one more node with the same flags on a free port (for join tests). */
+  addNode(): Promise<{ address: string; process: Spawned }>;
+  stop(): Promise<void>;
+}
+
+/** startNode starts one node process and waits until it listens (and joined, with etcd). */
+export function startNode(port: number, args: readonly string[], echo = false): Promise<Spawned> {
+  return spawnProcess({
+    name: `node:${port}`,
+    args: [nodeMain, "--port", String(port), ...args],
+    env: { LOG_LEVEL: "info" },
+    ready: "geecache node listening",
+    readyTimeoutMs: 20_000,
+    echo,
+  });
+}
+
+/** startCluster starts the nodes (static peers unless membershipArgs) and then the gateway. */
+export async function startCluster(options: ClusterOptions = {}): Promise<Cluster> {
+  const n = options.nodes ?? 3;
+  const ports = await freePorts(n + 1);
+  const gatewayPort = ports.pop()!;
+  const addresses = ports.map((p) => `127.0.0.1:${p}`);
+  const membership = options.membershipArgs ?? ["--peers", addresses.join(",")];
+  const nodeArgs = [...membership, ...(options.nodeArgs ?? [])];
+  const started: Spawned[] = [];
+  try {
+    const nodes = await Promise.all(ports.map((p) => startNode(p, nodeArgs, options.echo)));
+    started.push(...nodes);
+    const gateway = await spawnProcess({
+      name: "gateway",
+      args: [
+        gatewayMain,
+        "--port",
+        String(gatewayPort),
+        ...(options.membershipArgs ?? ["--peers", addresses.join(",")]),
+        ...(options.gatewayArgs ?? []),
+      ],
+      ready: "geecache gateway listening",
+      readyTimeoutMs: 20_000,
+      echo: options.echo,
+    });
+    started.push(gateway);
+    return {
+      addresses,
+      nodes,
+      gateway,
+      gatewayUrl: `http://127.0.0.1:${gatewayPort}`,
+      async addNode() {
+        const [port] = await freePorts(1);
+        const process = await startNode(port!, nodeArgs, options.echo);
+        started.push(process);
+        addresses.push(`127.0.0.1:${port}`);
+        nodes.push(process);
+        return { address: `127.0.0.1:${port}`, process };
+      },
+      stop: () => stopAll(started).then(() => undefined),
+    };
+  } catch (err) {
+    await stopAll(started);
+    throw err;
+  }
+}
+
+/** NodeStatsBody is the part of a node's GET /stats the tests read. */
+export interface NodeStatsBody {
+  id: string;
+  peers: string[];
+  groups: Record<string, { loads?: number; localLoads?: number; [k: string]: unknown }>;
+  source: { kind: string; loads: { byKey: Record<string, number>; missing: number } };
+}
+
+/** nodeStats reads a node's GET /stats. */
+export async function nodeStats(address: string): Promise<NodeStatsBody> {
+  const res = await fetch(`http://${address}/stats`, { signal: AbortSignal.timeout(5_000) });
+  if (!res.ok) throw new Error(`${address}/stats: HTTP ${res.status}`);
+  return (await res.json()) as NodeStatsBody;
+}
+
+/** loadsOf sums the demo source's lookups of key over the nodes, and says who did them. */
+export async function loadsOf(
+  addresses: readonly string[],
+  key: string,
+): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const a of addresses) {
+    const n = (await nodeStats(a)).source.loads.byKey[key] ?? 0;
+    if (n > 0) out[a] = n;
+  }
+  return out;
+}

@@ -1,0 +1,220 @@
+import {
+  type EtcdConfig,
+  etcdOptionSpecs,
+  type OptionSpec,
+  parseAddress,
+  parseAddressList,
+  parseBytes,
+  parseDuration,
+  parseEtcdConfig,
+  parsePort,
+  readOptions,
+  usage,
+} from "@geecache/cli";
+
+/** nodeOptionSpecs are the node's flags, their environment variables and defaults. */
+export const nodeOptionSpecs = {
+  port: {
+    env: "GEECACHE_PORT",
+    default: "8001",
+    arg: "<port>",
+    help: "port of gRPC, Connect and /stats",
+  },
+  host: {
+    env: "GEECACHE_HOST",
+    default: "127.0.0.1",
+    arg: "<host>",
+    help: "interface to listen on",
+  },
+  advertise: {
+    env: "GEECACHE_ADVERTISE",
+    arg: "<host:port>",
+    help: "this node's address on the ring, as peers reach it (default host:port)",
+  },
+  peers: {
+    env: "GEECACHE_PEERS",
+    arg: "<a,b,...>",
+    help: "static peer list, advertised addresses, self included or not",
+  },
+  ...etcdOptionSpecs,
+  id: {
+    env: "GEECACHE_ID",
+    arg: "<id>",
+    help: "with --etcd: this node's unique id (default: the advertised address)",
+  },
+  weight: {
+    env: "GEECACHE_WEIGHT",
+    default: "1",
+    arg: "<n>",
+    help: "with --etcd: relative capacity; a weight-2 node owns twice the keys",
+  },
+  "lease-ttl": {
+    env: "GEECACHE_LEASE_TTL",
+    default: "10s",
+    arg: "<duration>",
+    help: "with --etcd: lease TTL, how long a crashed node stays a member (whole seconds)",
+  },
+  groups: { env: "GEECACHE_GROUPS", default: "scores", arg: "<a,b,...>", help: "groups to serve" },
+  "cache-bytes": {
+    env: "GEECACHE_CACHE_BYTES",
+    default: "64MiB",
+    arg: "<size>",
+    help: "cache budget of each group (e.g. 64MiB)",
+  },
+  policy: { env: "GEECACHE_POLICY", default: "lru", arg: "<name>", help: "eviction policy" },
+  "hot-cache-fraction": {
+    env: "GEECACHE_HOT_CACHE_FRACTION",
+    arg: "<0..1>",
+    help: "share of the budget for values mirrored from peers (core's default)",
+  },
+  source: { env: "GEECACHE_SOURCE", default: "demo", arg: "demo|http", help: "data source" },
+  "demo-delay": {
+    env: "GEECACHE_DEMO_DELAY",
+    default: "300ms",
+    arg: "<duration>",
+    help: "latency of the demo source's lookups",
+  },
+  "origin-url": {
+    env: "GEECACHE_ORIGIN_URL",
+    arg: "<template>",
+    help: "http source: URL with {group} and {key}, e.g. http://origin/{group}/{key}",
+  },
+  "origin-timeout": {
+    env: "GEECACHE_ORIGIN_TIMEOUT",
+    default: "2s",
+    arg: "<duration>",
+    help: "http source: deadline of one fetch",
+  },
+  "origin-max-bytes": {
+    env: "GEECACHE_ORIGIN_MAX_BYTES",
+    default: "1MiB",
+    arg: "<size>",
+    help: "http source: largest value accepted",
+  },
+  "peer-timeout": {
+    env: "GEECACHE_PEER_TIMEOUT",
+    default: "2s",
+    arg: "<duration>",
+    help: "deadline of a call to a peer",
+  },
+  "shutdown-grace": {
+    env: "GEECACHE_SHUTDOWN_GRACE",
+    default: "10s",
+    arg: "<duration>",
+    help: "on SIGTERM, how long in-flight calls may take",
+  },
+  "log-level": { env: "LOG_LEVEL", default: "info", arg: "<level>", help: "pino log level" },
+} satisfies Record<string, OptionSpec>;
+
+/** NodeConfig is the node's validated configuration. */
+export interface NodeConfig {
+  host: string;
+  port: number;
+  /** This node's identity on the ring. */
+  advertise: string;
+  /** Every member's advertised address, self included, sorted (static membership). */
+  peers: string[];
+  /** Set with --etcd: register there and take the members from it instead of `peers`. */
+  discovery?: { etcd: EtcdConfig; id: string; weight: number; leaseTtlSec: number };
+  groups: string[];
+  cacheBytes: number;
+  policy: string;
+  hotCacheFraction?: number;
+  source:
+    | { kind: "demo"; delayMs: number }
+    | { kind: "http"; urlTemplate: string; timeoutMs: number; maxBytes: number };
+  peerTimeoutMs: number;
+  shutdownGraceMs: number;
+  logLevel: string;
+}
+
+/** nodeUsage is the node's --help text. */
+export const nodeUsage = usage("geecache-node", nodeOptionSpecs);
+
+/**
+ * parseNodeConfig reads the node's flags and environment. Returns undefined for --help. Throws
+ * TypeError or RangeError with a message meant for the operator.
+ */
+export function parseNodeConfig(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+): NodeConfig | undefined {
+  const { help, values: v } = readOptions(nodeOptionSpecs, argv, env);
+  if (help) return undefined;
+  const host = v.host!;
+  const port = parsePort(v.port!);
+  if (port === 0) throw new RangeError("--port must be a fixed port: peers need to know it");
+  let advertise: string;
+  if (v.advertise !== undefined) advertise = parseAddress(v.advertise);
+  else if (host === "0.0.0.0" || host === "::" || host === "") {
+    throw new TypeError(
+      `--advertise is required when --host is a wildcard (${JSON.stringify(host)})`,
+    );
+  } else advertise = parseAddress(`${host.includes(":") ? `[${host}]` : host}:${port}`);
+  // Self is always a member: a list given without it still describes the same ring everywhere.
+  const peers = [...new Set([advertise, ...parseAddressList(v.peers)])].sort();
+
+  const etcd = parseEtcdConfig(v, env);
+  let discovery: NodeConfig["discovery"];
+  if (etcd !== undefined) {
+    if (v.peers !== undefined) throw new TypeError("use either --peers or --etcd, not both");
+    const id = v.id ?? advertise;
+    if (id === "" || id.includes("/"))
+      throw new TypeError(`invalid --id ${JSON.stringify(id)}: no "/"`);
+    const weight = Number(v.weight);
+    if (!(Number.isFinite(weight) && weight > 0 && weight <= 100)) {
+      throw new RangeError(
+        `--weight must be a number in (0, 100], got ${JSON.stringify(v.weight)}`,
+      );
+    }
+    const leaseTtlMs = parseDuration(v["lease-ttl"]!);
+    if (!(leaseTtlMs >= 2_000 && leaseTtlMs % 1_000 === 0)) {
+      throw new RangeError(
+        "--lease-ttl must be whole seconds, at least 2s (etcd leases are in seconds)",
+      );
+    }
+    discovery = { etcd, id, weight, leaseTtlSec: leaseTtlMs / 1_000 };
+  }
+
+  const groups = [...new Set(v.groups!.split(",").map((g) => g.trim()))].filter((g) => g !== "");
+  if (groups.length === 0) throw new TypeError("--groups must name at least one group");
+
+  const cacheBytes = parseBytes(v["cache-bytes"]!);
+  if (cacheBytes <= 0) throw new RangeError("--cache-bytes must be positive");
+
+  let hotCacheFraction: number | undefined;
+  if (v["hot-cache-fraction"] !== undefined) {
+    hotCacheFraction = Number(v["hot-cache-fraction"]);
+    if (!(hotCacheFraction >= 0 && hotCacheFraction < 1)) {
+      throw new RangeError("--hot-cache-fraction must be in [0, 1)");
+    }
+  }
+
+  let source: NodeConfig["source"];
+  if (v.source === "demo") source = { kind: "demo", delayMs: parseDuration(v["demo-delay"]!) };
+  else if (v.source === "http") {
+    if (v["origin-url"] === undefined) throw new TypeError("--source http needs --origin-url");
+    source = {
+      kind: "http",
+      urlTemplate: v["origin-url"],
+      timeoutMs: parseDuration(v["origin-timeout"]!),
+      maxBytes: parseBytes(v["origin-max-bytes"]!),
+    };
+  } else throw new TypeError(`unknown --source ${JSON.stringify(v.source)}: use demo or http`);
+
+  return {
+    host,
+    port,
+    advertise,
+    peers,
+    ...(discovery === undefined ? {} : { discovery }),
+    groups,
+    cacheBytes,
+    policy: v.policy!,
+    ...(hotCacheFraction === undefined ? {} : { hotCacheFraction }),
+    source,
+    peerTimeoutMs: parseDuration(v["peer-timeout"]!),
+    shutdownGraceMs: parseDuration(v["shutdown-grace"]!),
+    logLevel: v["log-level"]!,
+  };
+}

@@ -1,0 +1,107 @@
+import { GeeCacheError } from "@geecache/core";
+
+/** HttpOriginOptions configure createHttpOrigin. */
+export interface HttpOriginOptions {
+  /**
+   * The URL of a value, with `{group}` and `{key}` replaced by the URL-encoded group and key,
+   * e.g. "http://origin.internal/{group}/{key}". `{key}` is required.
+   */
+  urlTemplate: string;
+  /** Deadline of one fetch, including reading the body; 2,000 ms by default. */
+  timeoutMs?: number;
+  /** Largest value accepted; a bigger body is a load failure. 1 MiB by default. */
+  maxBytes?: number;
+  /** The fetch implementation; globalThis.fetch by default. */
+  fetch?: typeof fetch;
+}
+
+/** OriginValue is what the HTTP origin getter returns for a found key. */
+export interface OriginValue {
+  value: Uint8Array;
+  /** From the origin's `Cache-Control: max-age`, when present and positive. */
+  ttlMs?: number;
+}
+
+/** HttpOrigin loads values from an HTTP server, the node's second kind of source. */
+export type HttpOrigin = (
+  key: string,
+  ctx: { signal: AbortSignal; group: string },
+) => Promise<OriginValue | null>;
+
+/**
+ * createHttpOrigin returns a getter that GETs the templated URL: 2xx is the value (its body
+ * bytes), 404 and 410 are "not found" (null), anything else, a timeout or a body over maxBytes is
+ * a LOAD_FAILED GeeCacheError. Throws TypeError on a bad template.
+ */
+export function createHttpOrigin(options: HttpOriginOptions): HttpOrigin {
+  const { urlTemplate } = options;
+  const timeoutMs = options.timeoutMs ?? 2_000;
+  const maxBytes = options.maxBytes ?? 1 << 20;
+  const doFetch = options.fetch ?? globalThis.fetch;
+  if (!urlTemplate.includes("{key}")) {
+    throw new TypeError(`origin URL template ${JSON.stringify(urlTemplate)} has no {key}`);
+  }
+  const probe = new URL(urlTemplate.replaceAll("{group}", "g").replaceAll("{key}", "k"));
+  if (probe.protocol !== "http:" && probe.protocol !== "https:") {
+    throw new TypeError(`origin URL must be http or https, got ${probe.protocol}`);
+  }
+
+  return async (key, { signal, group }) => {
+    const url = urlTemplate
+      .replaceAll("{group}", encodeURIComponent(group))
+      .replaceAll("{key}", encodeURIComponent(key));
+    const deadline = AbortSignal.timeout(timeoutMs);
+    try {
+      const res = await doFetch(url, { signal: AbortSignal.any([signal, deadline]) });
+      if (res.status === 404 || res.status === 410) {
+        await res.body?.cancel();
+        return null;
+      }
+      if (!res.ok) {
+        await res.body?.cancel();
+        throw new GeeCacheError("LOAD_FAILED", `origin answered ${res.status} for ${url}`);
+      }
+      const declared = Number(res.headers.get("content-length") ?? Number.NaN);
+      if (declared > maxBytes) {
+        await res.body?.cancel();
+        throw new GeeCacheError(
+          "LOAD_FAILED",
+          `origin value of ${declared} bytes is over ${maxBytes}`,
+        );
+      }
+      const value = await readCapped(res, maxBytes);
+      const ttlMs = maxAgeMs(res.headers.get("cache-control"));
+      return ttlMs === undefined ? { value } : { value, ttlMs };
+    } catch (err) {
+      if (err instanceof GeeCacheError) throw err;
+      // The caller's own abort stays a cancellation; our deadline or a network error is the
+      // origin's failure.
+      if (signal.aborted) throw GeeCacheError.from(err);
+      const why = deadline.aborted ? `timed out after ${timeoutMs} ms` : String(err);
+      throw new GeeCacheError("LOAD_FAILED", `origin fetch of ${url} failed: ${why}`, {
+        cause: err,
+      });
+    }
+  };
+}
+
+async function readCapped(res: Response, maxBytes: number): Promise<Uint8Array> {
+  if (res.body === null) return new Uint8Array(0);
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for await (const chunk of res.body) {
+    total += chunk.byteLength;
+    if (total > maxBytes) {
+      // Leaving the loop early cancels the stream, so the rest is never downloaded.
+      throw new GeeCacheError("LOAD_FAILED", `origin value is over ${maxBytes} bytes`);
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, total);
+}
+
+function maxAgeMs(cacheControl: string | null): number | undefined {
+  const m = cacheControl === null ? null : /(?:^|,)\s*max-age=(\d+)/i.exec(cacheControl);
+  const seconds = m === null ? 0 : Number(m[1]);
+  return seconds > 0 ? seconds * 1_000 : undefined;
+}

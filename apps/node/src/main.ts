@@ -1,0 +1,142 @@
+// The cache node's command line: flags and environment, listen, membership, signals.
+import { readFileSync } from "node:fs";
+import type { CacheFactory, GetterFunc } from "@geecache/core";
+import { createEtcdDiscovery } from "@geecache/discovery-etcd";
+
+// Until @geecache/policies lands, only core's default policy (LRU) is offered.
+const policyNames = ["lru"];
+
+import { createConnectPeerPicker, startCacheServer } from "@geecache/transport-connect";
+import { pino } from "pino";
+import { buildNodeApp } from "./build-app.ts";
+import { nodeUsage, parseNodeConfig } from "./config.ts";
+import { createDemoSource } from "./demo-source.ts";
+import { createHttpOrigin } from "./http-source.ts";
+import { etcdMembership, type Membership, staticMembership } from "./membership.ts";
+
+let config: ReturnType<typeof parseNodeConfig>;
+try {
+  config = parseNodeConfig(process.argv.slice(2), process.env);
+  if (config !== undefined && !(policyNames as readonly string[]).includes(config.policy)) {
+    throw new TypeError(`unknown --policy ${config.policy}: one of ${policyNames.join(", ")}`);
+  }
+} catch (err) {
+  process.stderr.write(`geecache-node: ${(err as Error).message}\n\n${nodeUsage}\n`);
+  process.exit(2);
+}
+if (config === undefined) {
+  process.stdout.write(`${nodeUsage}\n`);
+  process.exit(0);
+}
+const cfg = config;
+
+const logger = pino({ level: cfg.logLevel, base: { node: cfg.advertise } });
+
+let getter: GetterFunc;
+let sourceStats: (() => unknown) | undefined;
+if (cfg.source.kind === "demo") {
+  const demo = createDemoSource({
+    delayMs: cfg.source.delayMs,
+    logger: logger.child({ source: "demo" }),
+  });
+  getter = demo.get;
+  sourceStats = () => ({ kind: "demo", loads: demo.loads() });
+} else {
+  getter = createHttpOrigin(cfg.source);
+  sourceStats = () => ({ kind: "http" });
+}
+
+const cacheFactory: CacheFactory | undefined = undefined;
+const picker = createConnectPeerPicker({ self: cfg.advertise, timeoutMs: cfg.peerTimeoutMs });
+const app = buildNodeApp({
+  self: cfg.advertise,
+  groups: cfg.groups,
+  cacheBytes: cfg.cacheBytes,
+  getter,
+  picker,
+  cacheFactory,
+  ...(cfg.hotCacheFraction === undefined ? {} : { hotCacheFraction: cfg.hotCacheFraction }),
+  peerTimeoutMs: cfg.peerTimeoutMs,
+  logger: logger.child({ component: "core" }),
+  sourceStats,
+});
+
+let stopping = false;
+let membership: Membership | undefined;
+let server: Awaited<ReturnType<typeof startCacheServer>> | undefined;
+// Installed before anything listens, so a signal during startup still shuts down cleanly.
+process.once("SIGINT", shutdown);
+process.once("SIGTERM", shutdown);
+
+// Listen first, join second: peers route keys to us as soon as they see our record. Until the
+// first member list arrives, this node owns every key, which is correct for a cluster of one.
+server = await startCacheServer({
+  registry: app.registry,
+  host: cfg.host,
+  port: cfg.port,
+  nodeId: cfg.advertise,
+  logger: logger.child({ component: "server" }),
+  http: app.http,
+});
+const d = cfg.discovery;
+const { version } = JSON.parse(
+  readFileSync(new URL("../package.json", import.meta.url), "utf8"),
+) as {
+  version: string;
+};
+membership =
+  d === undefined
+    ? staticMembership(cfg.peers)
+    : etcdMembership({
+        discovery: createEtcdDiscovery({
+          ...d.etcd,
+          logger: logger.child({ component: "etcd" }),
+        }),
+        record: { id: d.id, address: cfg.advertise, weight: d.weight, version },
+        leaseTtlSec: d.leaseTtlSec,
+      });
+try {
+  await membership.start((members) => {
+    app.setPeers(members);
+    logger.info({ peers: app.picker.peers() }, "membership changed");
+  });
+} catch (err) {
+  logger.fatal({ err }, "cannot join the cluster");
+  await server.close({ graceMs: 0 });
+  process.exit(1);
+}
+logger.info(
+  {
+    address: `${server.address.host}:${server.address.port}`,
+    advertise: cfg.advertise,
+    membership:
+      d === undefined ? "static" : `etcd ${d.etcd.endpoints.join(",")} cluster ${d.etcd.cluster}`,
+    groups: cfg.groups,
+    policy: cfg.policy,
+    source: cfg.source.kind,
+  },
+  "geecache node listening",
+);
+
+async function shutdown(signal: NodeJS.Signals): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  logger.info({ signal, graceMs: cfg.shutdownGraceMs }, "shutting down");
+  app.drain();
+  // If draining sticks (a peer that never lets go), leave anyway, and say so with the exit code.
+  setTimeout(() => {
+    logger.error("shutdown deadline passed, exiting");
+    process.exit(1);
+  }, cfg.shutdownGraceMs + 2_000).unref();
+  try {
+    // Leave first so peers stop sending us keys, then let in-flight calls finish.
+    await membership?.close();
+    await server?.close({ graceMs: cfg.shutdownGraceMs });
+    await app.close();
+    logger.info("stopped");
+    process.exit(0);
+  } catch (err) {
+    logger.error({ err }, "shutdown failed");
+    process.exit(1);
+  }
+}

@@ -1,0 +1,92 @@
+import { readFileSync } from "node:fs";
+import type { OptionSpec } from "./options.ts";
+import { parseDuration } from "./options.ts";
+
+/**
+ * etcdOptionSpecs are the etcd flags the node and the gateway share. Passwords come from the
+ * environment only, so they never show in `ps`.
+ */
+export const etcdOptionSpecs = {
+  etcd: {
+    env: "GEECACHE_ETCD",
+    arg: "<url,url,...>",
+    help: "etcd endpoints; when set, membership comes from etcd instead of --peers",
+  },
+  cluster: {
+    env: "GEECACHE_CLUSTER",
+    default: "default",
+    arg: "<name>",
+    help: "cluster name: records live under /geecache/<name>/nodes/",
+  },
+  "etcd-ca": { env: "GEECACHE_ETCD_CA", arg: "<file>", help: "PEM CA bundle for etcd over TLS" },
+  "etcd-cert": {
+    env: "GEECACHE_ETCD_CERT",
+    arg: "<file>",
+    help: "PEM client certificate for etcd",
+  },
+  "etcd-key": { env: "GEECACHE_ETCD_KEY", arg: "<file>", help: "PEM client key for etcd" },
+  "etcd-timeout": {
+    env: "GEECACHE_ETCD_TIMEOUT",
+    default: "3s",
+    arg: "<duration>",
+    help: "deadline of one etcd call (env ETCD_USERNAME/ETCD_PASSWORD for auth)",
+  },
+} satisfies Record<string, OptionSpec>;
+
+/** EtcdConfig is what createEtcdDiscovery needs from the command line. */
+export interface EtcdConfig {
+  endpoints: string[];
+  cluster: string;
+  callTimeoutMs: number;
+  auth?: { username: string; password: string };
+  tls?: { ca: string; cert?: string; key?: string };
+}
+
+/**
+ * parseEtcdConfig reads the etcd flags (values from readOptions over etcdOptionSpecs) and the
+ * ETCD_USERNAME/ETCD_PASSWORD environment; undefined when --etcd is absent. Throws TypeError.
+ */
+export function parseEtcdConfig(
+  values: Readonly<Record<keyof typeof etcdOptionSpecs, string | undefined>>,
+  env: Readonly<Record<string, string | undefined>>,
+): EtcdConfig | undefined {
+  if (values.etcd === undefined) return undefined;
+  const endpoints = values.etcd
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s !== "")
+    .map((s) => (/^[a-z]+:\/\//.test(s) ? s : `http://${s}`));
+  for (const e of endpoints) {
+    if (!URL.canParse(e)) throw new TypeError(`invalid --etcd endpoint ${JSON.stringify(e)}`);
+  }
+  if (endpoints.length === 0) throw new TypeError("--etcd must name at least one endpoint");
+  const cluster = values.cluster ?? "default";
+  if (cluster === "" || cluster.includes("/")) {
+    throw new TypeError(`invalid --cluster ${JSON.stringify(cluster)}: non-empty, no "/"`);
+  }
+  const callTimeoutMs = parseDuration(values["etcd-timeout"] ?? "3s");
+  if (callTimeoutMs <= 0) throw new RangeError("--etcd-timeout must be positive");
+  const config: EtcdConfig = { endpoints, cluster, callTimeoutMs };
+  const { ETCD_USERNAME: username, ETCD_PASSWORD: password } = env;
+  if (username !== undefined && username !== "") {
+    config.auth = { username, password: password ?? "" };
+  }
+  if (values["etcd-ca"] !== undefined) {
+    config.tls = { ca: readPem(values["etcd-ca"], "--etcd-ca") };
+    if (values["etcd-cert"] !== undefined)
+      config.tls.cert = readPem(values["etcd-cert"], "--etcd-cert");
+    if (values["etcd-key"] !== undefined)
+      config.tls.key = readPem(values["etcd-key"], "--etcd-key");
+  } else if (values["etcd-cert"] !== undefined || values["etcd-key"] !== undefined) {
+    throw new TypeError("--etcd-cert and --etcd-key need --etcd-ca");
+  }
+  return config;
+}
+
+function readPem(path: string, flag: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (err) {
+    throw new TypeError(`${flag}: cannot read ${path}: ${(err as Error).message}`);
+  }
+}

@@ -1,0 +1,11 @@
+export { type EtcdConfig, etcdOptionSpecs, parseEtcdConfig } from "./etcd.ts";
+export {
+  type OptionSpec,
+  parseAddress,
+  parseAddressList,
+  parseBytes,
+  parseDuration,
+  parsePort,
+  readOptions,
+  usage,
+} from "./options.ts";

@@ -1,0 +1,145 @@
+import { parseArgs } from "node:util";
+
+const durationUnits: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
+
+/**
+ * parseDuration reads a flag value like "300ms", "30s", "5m", "1h" or "1m30s" into milliseconds.
+ * A bare number is milliseconds. Throws RangeError on anything else.
+ */
+export function parseDuration(text: string): number {
+  const s = text.trim();
+  if (/^\d+(\.\d+)?$/.test(s)) return Number(s);
+  const part = /(\d+(?:\.\d+)?)(ms|s|m|h)/gy;
+  let total = 0;
+  let end = 0;
+  for (let m = part.exec(s); m !== null; m = part.exec(s)) {
+    total += Number(m[1]) * durationUnits[m[2]!]!;
+    end = part.lastIndex;
+  }
+  if (end === 0 || end !== s.length) {
+    throw new RangeError(`invalid duration ${JSON.stringify(text)}: use e.g. 300ms, 30s, 5m`);
+  }
+  return total;
+}
+
+const byteUnits: Record<string, number> = {
+  b: 1,
+  kb: 1e3,
+  mb: 1e6,
+  gb: 1e9,
+  kib: 2 ** 10,
+  mib: 2 ** 20,
+  gib: 2 ** 30,
+  k: 2 ** 10,
+  m: 2 ** 20,
+  g: 2 ** 30,
+};
+
+/**
+ * parseBytes reads a size like "64MiB", "512KiB", "1GB", "100k" or "1048576" into bytes
+ * (KiB/MiB/GiB and k/m/g are powers of 1024, kB/MB/GB powers of 1000). Throws RangeError.
+ */
+export function parseBytes(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(text.trim());
+  const unit = m === null ? undefined : byteUnits[m[2]!.toLowerCase() || "b"];
+  if (m === null || unit === undefined) {
+    throw new RangeError(`invalid size ${JSON.stringify(text)}: use e.g. 64MiB, 512KiB, 1GB`);
+  }
+  return Math.floor(Number(m[1]) * unit);
+}
+
+/** OptionSpec describes one string flag with its environment variable and default. */
+export interface OptionSpec {
+  /** Environment variable read when the flag is absent. */
+  env?: string;
+  default?: string;
+  /** Value placeholder and description for --help. */
+  arg: string;
+  help: string;
+}
+
+/**
+ * readOptions parses argv against specs (every option takes a string value): a flag wins over its
+ * environment variable, which wins over the default. Unknown flags and positionals throw
+ * TypeError; `--help` / `-h` returns `{ help: true }`.
+ */
+export function readOptions<K extends string>(
+  specs: Record<K, OptionSpec>,
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+): { help: boolean; values: Record<K, string | undefined> } {
+  const options: Record<string, { type: "string" | "boolean"; short?: string }> = {
+    help: { type: "boolean", short: "h" },
+  };
+  for (const name of Object.keys(specs)) options[name] = { type: "string" };
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false });
+  } catch (err) {
+    throw new TypeError((err as Error).message);
+  }
+  const values = {} as Record<K, string | undefined>;
+  for (const name of Object.keys(specs) as K[]) {
+    const spec = specs[name];
+    const flag = parsed.values[name];
+    const fromEnv = spec.env === undefined ? undefined : env[spec.env];
+    values[name] =
+      (typeof flag === "string" ? flag : undefined) ??
+      (fromEnv === undefined || fromEnv === "" ? undefined : fromEnv) ??
+      spec.default;
+  }
+  return { help: parsed.values.help === true, values };
+}
+
+/** usage renders the --help text of specs. */
+export function usage(command: string, specs: Record<string, OptionSpec>): string {
+  const rows = Object.entries(specs).map(([name, s]) => {
+    const left = `  --${name} ${s.arg}`;
+    const extra = [s.env && `env ${s.env}`, s.default !== undefined && `default ${s.default}`]
+      .filter(Boolean)
+      .join(", ");
+    return `${left.padEnd(30)} ${s.help}${extra ? ` (${extra})` : ""}`;
+  });
+  return [
+    `Usage: ${command} [options]`,
+    "",
+    ...rows,
+    `${"  -h, --help".padEnd(30)} this help`,
+  ].join("\n");
+}
+
+/**
+ * parseAddress checks a "host:port" address ("[::1]:8001" for IPv6) and returns it normalized
+ * (trimmed, without a scheme). Throws TypeError.
+ */
+export function parseAddress(text: string): string {
+  const s = text
+    .trim()
+    .replace(/^(?:https?|grpc):\/\//, "")
+    .replace(/\/$/, "");
+  const m = /^(\[[0-9a-fA-F:.]+\]|[^:[\]\s/]+):(\d{1,5})$/.exec(s);
+  const port = m === null ? 0 : Number(m[2]);
+  if (m === null || port < 1 || port > 65_535) {
+    throw new TypeError(`invalid address ${JSON.stringify(text)}: want host:port`);
+  }
+  return s;
+}
+
+/** parseAddressList reads a comma-separated list of addresses, dropping blanks and duplicates. */
+export function parseAddressList(text: string | undefined): string[] {
+  if (text === undefined) return [];
+  const list = text
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s !== "");
+  return [...new Set(list.map(parseAddress))];
+}
+
+/** parsePort reads a TCP port number (0 to 65535). Throws RangeError. */
+export function parsePort(text: string): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text.trim()) || n > 65_535) {
+    throw new RangeError(`invalid port ${JSON.stringify(text)}`);
+  }
+  return n;
+}
