@@ -18,9 +18,9 @@ let opts;
 try {
   opts = parseArgs({
     options: {
-      nodes: { type: "string", default: process.env.GEECACHE_NODES ?? "3" },
-      "base-port": { type: "string", default: process.env.GEECACHE_BASE_PORT ?? "8001" },
-      "gateway-port": { type: "string", default: process.env.GATEWAY_PORT ?? "9999" },
+      nodes: { type: "string", default: "3" },
+      "base-port": { type: "string", default: "8001" },
+      "gateway-port": { type: "string", default: "9999" },
       host: { type: "string", default: "127.0.0.1" },
       help: { type: "boolean", short: "h" },
     },
