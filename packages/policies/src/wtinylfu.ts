@@ -1,0 +1,167 @@
+import type { CacheOptions } from "@geecache/lru";
+import { PolicyCache } from "./base.ts";
+import { collect } from "./fifo.ts";
+import { type Entry, List } from "./list.ts";
+import { createKeyHasher, FrequencySketch } from "./sketch.ts";
+
+/** Caffeine's defaults: 1% window, and 80% of the main space protected. */
+const DEFAULT_WINDOW_RATIO = 0.01;
+const PROTECTED_RATIO = 0.8;
+
+/** WTinyLFUOptions are CacheOptions plus W-TinyLFU's tuning. */
+export interface WTinyLFUOptions<K, V> extends CacheOptions<K, V> {
+  /** Share of the budget for the admission window, in [0, 1]; 0.01 by default (Caffeine's). */
+  windowRatio?: number;
+  /** Hash of a key for the frequency sketch; by default numbers, strings and object identity. */
+  hash?: (key: K) => number;
+}
+
+/**
+ * WTinyLFUCache is W-TinyLFU (Einziger, Friedman & Manes, 2017), the policy of Caffeine: new
+ * entries enter a small LRU window (1%); an entry pushed out of the window becomes a candidate
+ * for the main space, a segmented LRU (probation 20%, protected 80%), and is admitted only if a
+ * count-min sketch says it was requested more often than the entry it would displace, the
+ * oldest in probation. The sketch counts every request, hits and misses, in 4-bit counters
+ * halved after 10 × capacity increments, so it remembers keys that are not cached and forgets
+ * stale popularity. One-hit wonders and scans therefore pass through the window without evicting
+ * anything valuable; the window keeps bursts of recency.
+ *
+ * Unlike Caffeine the admission is deterministic (no random admission of warm candidates, which
+ * Caffeine adds against hash flooding) and the window does not resize itself (no hill climbing).
+ * A get that misses and the set of that key right after count as one request.
+ */
+export class WTinyLFUCache<K, V> extends PolicyCache<K, V> {
+  readonly #window = new List<K, V>();
+  readonly #probation = new List<K, V>();
+  readonly #protected = new List<K, V>();
+  readonly #windowMax: number;
+  readonly #protectedMax: number;
+  readonly #sketch: FrequencySketch;
+  readonly #hash: (key: K) => number;
+  readonly #sizedByEntries: boolean;
+  /** The key of the last get that missed, which the next set of it does not count again. */
+  #missKey: K | undefined;
+  #missPending = false;
+  /** The newest candidate not yet judged, and how many candidates are left in this round. */
+  #cand: Entry<K, V> | null = null;
+  #cands = 0;
+
+  /** Use createWTinyLFU; the constructor takes the same options. */
+  constructor(options: WTinyLFUOptions<K, V>) {
+    super("WTinyLFUCache", options);
+    const { windowRatio = DEFAULT_WINDOW_RATIO, hash } = options;
+    if (typeof windowRatio !== "number" || !(windowRatio >= 0 && windowRatio <= 1)) {
+      throw new RangeError(
+        `WTinyLFUCache: windowRatio must be a number in [0, 1], got ${String(windowRatio)}`,
+      );
+    }
+    if (hash !== undefined && typeof hash !== "function") {
+      throw new TypeError(`WTinyLFUCache: hash must be a function, got ${typeof hash}`);
+    }
+    this.evictsFirst = false;
+    const c = this.capacity;
+    this.#windowMax = c - Math.floor((1 - windowRatio) * c);
+    this.#protectedMax = Math.floor(PROTECTED_RATIO * (c - this.#windowMax));
+    this.#hash = hash ?? createKeyHasher();
+    this.#sizedByEntries = Number.isFinite(this.maxEntries);
+    this.#sketch = new FrequencySketch(this.#sizedByEntries ? this.maxEntries : 256);
+  }
+
+  /** frequency is the sketch's estimate of how often key was requested recently (0 to 15). */
+  frequency(key: K): number {
+    return this.#sketch.frequency(this.#hash(key));
+  }
+
+  protected override missed(key: K): void {
+    this.#sketch.increment(this.#hash(key));
+    this.#missKey = key;
+    this.#missPending = true;
+  }
+
+  protected override place(e: Entry<K, V>): void {
+    // The hash lives in the entry's spare counter so hits need not rehash.
+    e.stamp = this.#hash(e.key);
+    if (!(this.#missPending && this.#missKey === e.key)) this.#sketch.increment(e.stamp);
+    this.#missPending = false;
+    this.#missKey = undefined;
+    if (!this.#sizedByEntries) this.#sketch.ensureCapacity(this.size);
+    const window = this.#window;
+    const probation = this.#probation;
+    window.pushHead(e);
+    // Window overflow becomes candidates at probation's head, the newest first.
+    let n = 0;
+    while (window.weight > this.#windowMax && window.tail !== null) {
+      const t = window.tail;
+      window.remove(t);
+      probation.pushHead(t);
+      n++;
+    }
+    this.#cands = n;
+    this.#cand = n > 0 ? probation.head : null;
+  }
+
+  protected override touch(e: Entry<K, V>): void {
+    this.#cands = 0;
+    this.#sketch.increment(e.stamp);
+    const list = e.list;
+    if (list === this.#probation && e.w <= this.#protectedMax) {
+      const prot = this.#protected;
+      this.#probation.remove(e);
+      prot.pushHead(e);
+      while (prot.weight > this.#protectedMax && prot.tail !== null) {
+        const t = prot.tail;
+        prot.remove(t);
+        this.#probation.pushHead(t);
+      }
+    } else {
+      list!.moveToHead(e);
+    }
+  }
+
+  /**
+   * Pairs the newest unjudged candidate with probation's oldest entry and names the one the
+   * sketch counts less often (the candidate on a tie); without candidates, probation's oldest.
+   */
+  protected override victim(): Entry<K, V> | null {
+    const probation = this.#probation;
+    const victim = probation.tail;
+    if (victim === null) {
+      this.#cands = 0;
+      return this.#protected.tail ?? this.#window.tail;
+    }
+    let cand = this.#cands > 0 ? this.#cand : null;
+    if (cand !== null && cand.list !== probation) cand = null;
+    if (cand === null || cand === victim) {
+      this.#cands = 0;
+      return victim;
+    }
+    this.#cands--;
+    this.#cand = cand.next;
+    const sketch = this.#sketch;
+    return sketch.frequency(cand.stamp) > sketch.frequency(victim.stamp) ? victim : cand;
+  }
+
+  protected override unlink(e: Entry<K, V>): void {
+    e.list!.remove(e);
+  }
+
+  protected override order(): Entry<K, V>[] {
+    return collect(this.#window, collect(this.#probation, collect(this.#protected)));
+  }
+
+  protected override reset(): void {
+    this.#window.clear();
+    this.#probation.clear();
+    this.#protected.clear();
+    this.#sketch.clear();
+    this.#cands = 0;
+    this.#cand = null;
+    this.#missPending = false;
+    this.#missKey = undefined;
+  }
+}
+
+/** createWTinyLFU creates a WTinyLFUCache; it throws TypeError or RangeError on bad options. */
+export function createWTinyLFU<K, V>(options: WTinyLFUOptions<K, V>): WTinyLFUCache<K, V> {
+  return new WTinyLFUCache(options);
+}
