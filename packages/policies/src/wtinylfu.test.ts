@@ -1,0 +1,113 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { createWTinyLFU } from "./index.ts";
+import { createKeyHasher, FrequencySketch } from "./sketch.ts";
+
+/** The simulator's access: a get, and a set after a miss. */
+function access<K>(cache: { get(k: K): unknown; set(k: K, v: number): boolean }, k: K): void {
+  if (cache.get(k) === undefined) cache.set(k, 1);
+}
+
+describe("W-TinyLFU", () => {
+  test("rejects a one-hit wonder instead of evicting a frequent entry", () => {
+    const evicted: number[] = [];
+    const cache = createWTinyLFU<number, number>({
+      maxEntries: 100,
+      onEvicted: (k) => evicted.push(k),
+    });
+    for (let round = 0; round < 8; round++) for (let k = 0; k < 100; k++) access(cache, k);
+    assert.equal(cache.size, 100);
+    evicted.length = 0;
+    // 500 one-hit wonders (the sketch halves once meanwhile, after 1000 counts).
+    for (let k = 1000; k < 1500; k++) access(cache, k);
+    // Each newcomer waits in the one-entry window, then loses to probation's oldest.
+    const hot = [...Array(100).keys()].filter((k) => cache.has(k));
+    assert.ok(hot.length >= 98, `only ${hot.length} frequent keys survived`);
+    assert.ok(evicted.filter((k) => k >= 1000).length >= 498);
+    assert.equal(cache.has(1499), true, "the newest waits in the window");
+    assert.equal(cache.has(1498), false);
+  });
+
+  test("admits a newcomer that was requested more often than the entry it displaces", () => {
+    const cache = createWTinyLFU<string, number>({ maxEntries: 100 });
+    for (let k = 0; k < 100; k++) access(cache, `once${k}`);
+    for (let i = 0; i < 5; i++) cache.get("popular"); // misses still count
+    assert.equal(cache.frequency("popular"), 5);
+    cache.set("popular", 1);
+    access(cache, "next"); // pushes "popular" out of the window: it is admitted
+    assert.equal(cache.has("popular"), true);
+    assert.equal(cache.size, 100);
+  });
+
+  test("a get that misses and the set right after it count as one request", () => {
+    const cache = createWTinyLFU<string, number>({ maxEntries: 10 });
+    access(cache, "a");
+    assert.equal(cache.frequency("a"), 1);
+    cache.set("b", 1);
+    assert.equal(cache.frequency("b"), 1);
+    cache.get("a");
+    assert.equal(cache.frequency("a"), 2);
+  });
+
+  test("a hit in probation promotes to protected; protected overflow is demoted, not evicted", () => {
+    const cache = createWTinyLFU<number, number>({ maxEntries: 10, windowRatio: 0 });
+    for (let k = 0; k < 10; k++) access(cache, k);
+    for (let k = 0; k < 10; k++) access(cache, k); // 8 fit in protected, 2 are demoted
+    assert.equal(cache.size, 10);
+    // keys(): protected (most recent first), then probation, then the (empty) window.
+    assert.deepEqual([...cache.keys()], [9, 8, 7, 6, 5, 4, 3, 2, 1, 0]);
+    access(cache, 10); // the newcomer (1 count) loses to probation's oldest, 0 (2 counts)
+    assert.equal(cache.has(10), false);
+    assert.equal(cache.has(0), true);
+  });
+
+  test("options are checked", () => {
+    assert.throws(() => createWTinyLFU({ maxEntries: 1, windowRatio: 2 }), RangeError);
+    assert.throws(() => createWTinyLFU({ maxEntries: 1, windowRatio: Number.NaN }), RangeError);
+    assert.throws(
+      () => createWTinyLFU({ maxEntries: 1, hash: 1 as unknown as () => number }),
+      TypeError,
+    );
+  });
+});
+
+describe("FrequencySketch", () => {
+  test("never underestimates before a reset and caps counts at 15", () => {
+    const sketch = new FrequencySketch(1000);
+    const counts = new Map<number, number>();
+    let x = 7;
+    for (let i = 0; i < 5000; i++) {
+      x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+      const k = x % 1000;
+      sketch.increment(k);
+      counts.set(k, (counts.get(k) ?? 0) + 1);
+    }
+    for (const [k, n] of counts) assert.ok(sketch.frequency(k) >= Math.min(n, 15), `key ${k}`);
+    for (let i = 0; i < 40; i++) sketch.increment(123_456);
+    assert.equal(sketch.frequency(123_456), 15);
+  });
+
+  test("halves every count after 10 × capacity increments", () => {
+    const sketch = new FrequencySketch(16); // sample size 160
+    for (let i = 0; i < 12; i++) sketch.increment(1);
+    assert.equal(sketch.frequency(1), 12);
+    for (let i = 0; i < 147; i++) sketch.increment(1000 + i);
+    assert.ok(sketch.frequency(1) >= 12, "no reset before 160 counts");
+    sketch.increment(2000);
+    // Halved; other keys sharing all four of its counters could add one.
+    const f = sketch.frequency(1);
+    assert.ok(f === 6 || f === 7, `frequency ${f}`);
+  });
+
+  test("the key hasher separates numbers, strings and objects, and is stable", () => {
+    const hash = createKeyHasher();
+    const a = {};
+    assert.equal(hash(a), hash(a));
+    assert.notEqual(hash({}), hash(a));
+    assert.equal(hash("key"), hash("key"));
+    assert.notEqual(hash("key"), hash("kez"));
+    assert.equal(hash(2 ** 40 + 1), hash(2 ** 40 + 1));
+    assert.notEqual(hash(2 ** 40 + 1), hash(1));
+    assert.equal(typeof hash(Symbol("s")), "number");
+  });
+});
