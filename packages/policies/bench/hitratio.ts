@@ -1,0 +1,480 @@
+/**
+ * The trace simulator: replays real cache traces through every policy at several cache sizes,
+ * beside Belady's optimal (OPT, the ceiling) and LRU (the floor), prints markdown tables and
+ * compares them with published figures (shared/traces/README.md).
+ *
+ *   node bench/hitratio.ts [--full] [--out FILE] [--traces DIR] [--only NAME,...] [--policies a,b]
+ *   node bench/hitratio.ts --trace PATH --format arc|lirs|int32|int64|oracleGeneral --sizes 1000,2000
+ *
+ * Sizes are entries, or bytes for oracleGeneral traces (suffix k, M or G for 2^10, 2^20, 2^30).
+ * The default run (and --full, which adds P12) writes bench-results/policies-hitratio.md; runs
+ * of a chosen trace print only, unless --out names a file. Relative paths are taken from where
+ * pnpm was invoked.
+ */
+import { writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { createCache, type PolicyName, policyNames } from "../src/index.ts";
+import { nextAccesses, optHits } from "./opt.ts";
+import { readTrace, type Trace, type TraceFormat, traceFormats } from "./traces.ts";
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
+/** Where the user ran the command (pnpm runs scripts in the package directory). */
+const cwd = process.env.INIT_CWD ?? process.cwd();
+
+/** A trace of the default run and its sizes, with published figures to compare against. */
+interface Job {
+  name: string;
+  path: string;
+  format: TraceFormat;
+  sizes: number[];
+  /** Published hit ratios (%) per column name and size. */
+  published?: Record<string, Record<number, number>>;
+  /** Published misses per column name and size (byte-budget traces). */
+  publishedMisses?: Record<string, Record<number, number>>;
+  full?: boolean;
+}
+
+const MiB = 1024 * 1024;
+
+/** The published figures, as shared/traces/README.md collects them. */
+const jobs: Job[] = [
+  {
+    name: "OLTP",
+    path: "arc/OLTP.lis.zst",
+    format: "arc",
+    sizes: [250, 500, 1000, 2000, 5000, 10000, 15000],
+    published: {
+      "ARC (paper)": { 1000: 38.93, 2000: 46.08, 5000: 55.25, 10000: 61.87, 15000: 65.4 },
+      "LRU (paper)": { 1000: 32.83, 2000: 42.47, 5000: 53.65, 10000: 60.7, 15000: 64.63 },
+      "MIN (paper)": { 1000: 53.61, 2000: 60.4, 5000: 68.27, 10000: 73.02, 15000: 75.13 },
+      "OPT (Caffeine)": { 250: 38.47, 500: 46.43, 1000: 53.62, 2000: 60.4 },
+      "ARC (Caffeine)": { 250: 21.46, 500: 30.61, 1000: 39.06, 2000: 46.17 },
+      "W-TinyLFU (Caffeine)": { 250: 22.76, 500: 29.21, 1000: 35.3, 2000: 41.67 },
+      "adaptive W-TinyLFU (Caffeine)": { 250: 24.73, 500: 33.7, 1000: 39.95, 2000: 46.07 },
+    },
+  },
+  {
+    name: "gli",
+    path: "lirs/gli.trace.gz",
+    format: "lirs",
+    sizes: [250, 500, 1000, 2000],
+    published: {
+      "OPT (Caffeine)": { 250: 17.71, 500: 34.33, 1000: 53.15, 2000: 57.96 },
+      "LRU (Caffeine)": { 250: 0.91, 500: 0.95, 1000: 11.21, 2000: 57.41 },
+      "ARC (Caffeine)": { 250: 1.38, 500: 1.38, 1000: 21.3, 2000: 57.41 },
+      "W-TinyLFU (Caffeine)": { 250: 15.15, 500: 33.08, 1000: 50.57, 2000: 57.96 },
+    },
+  },
+  {
+    name: "multi3",
+    path: "lirs/multi3.trace.gz",
+    format: "lirs",
+    sizes: [250, 500, 1000],
+    published: {
+      "OPT (checked)": { 250: 42.05, 500: 48.9, 1000: 56.29 },
+      "LRU (checked)": { 250: 17.76, 500: 32.65, 1000: 37.7 },
+    },
+  },
+  {
+    name: "sprite",
+    path: "lirs/sprite.trace.gz",
+    format: "lirs",
+    sizes: [250, 500, 1000],
+    published: {
+      "OPT (checked)": { 250: 74.5, 500: 87.89, 1000: 93.24 },
+      "LRU (checked)": { 250: 48.84, 500: 78.3, 1000: 90.64 },
+    },
+  },
+  {
+    name: "2_pools",
+    path: "lirs/2_pools.trace.gz",
+    format: "lirs",
+    sizes: [250, 500, 1000],
+    published: {
+      "OPT (checked)": { 250: 57.93, 500: 62.85, 1000: 68.52 },
+      "LRU (checked)": { 250: 41.71, 500: 51.06, 1000: 54.41 },
+    },
+  },
+  {
+    name: "loop",
+    path: "lirs/loop.trace.gz",
+    format: "lirs",
+    sizes: [250, 500, 1000],
+    published: {
+      "OPT (checked)": { 250: 24.68, 500: 49.36, 1000: 98.71 },
+      "LRU (checked)": { 250: 0, 500: 0, 1000: 0 },
+    },
+  },
+  {
+    name: "web07",
+    path: "cache2k/web07.trace.zst",
+    format: "int32",
+    sizes: [1000, 2000, 5000],
+    published: {
+      "OPT (checked)": { 1000: 63.59, 2000: 67.97, 5000: 72.91 },
+      "LRU (checked)": { 1000: 50.41, 2000: 55.5, 5000: 62.67 },
+    },
+  },
+  {
+    name: "web12",
+    path: "cache2k/web12.trace.zst",
+    format: "int32",
+    sizes: [1000, 2000, 5000],
+    published: {
+      "OPT (checked)": { 1000: 77.75, 2000: 82.34, 5000: 85.61 },
+      "LRU (checked)": { 1000: 64.73, 2000: 72.56, 5000: 80.7 },
+    },
+  },
+  {
+    name: "scarab-recs",
+    path: "misc/scarab-recs.trace.zst",
+    format: "int64",
+    sizes: [25000, 50000, 100000],
+    published: {
+      "OPT (checked)": { 25000: 74.79, 50000: 78.63, 100000: 79.25 },
+      "LRU (checked)": { 25000: 60.13, 50000: 69.15, 100000: 75.91 },
+      "ARC (Caffeine)": { 100000: 76.09 },
+      "W-TinyLFU (Caffeine)": { 100000: 71.57 },
+    },
+  },
+  {
+    name: "cloudPhysicsIO",
+    path: "misc/cloudPhysicsIO.oracleGeneral.bin.zst",
+    format: "oracleGeneral",
+    sizes: [128 * MiB, 256 * MiB, 512 * MiB, 1024 * MiB],
+    publishedMisses: {
+      "LRU (libCacheSim)": {
+        [128 * MiB]: 93374,
+        [256 * MiB]: 89783,
+        [512 * MiB]: 81722,
+        [1024 * MiB]: 71704,
+      },
+      "ARC (libCacheSim)": {
+        [128 * MiB]: 90252,
+        [256 * MiB]: 85861,
+        [512 * MiB]: 74297,
+        [1024 * MiB]: 64772,
+      },
+      "S3-FIFO (libCacheSim)": {
+        [128 * MiB]: 89307,
+        [256 * MiB]: 82387,
+        [512 * MiB]: 76791,
+        [1024 * MiB]: 70355,
+      },
+      "SIEVE (libCacheSim)": {
+        [128 * MiB]: 91699,
+        [256 * MiB]: 86720,
+        [512 * MiB]: 76707,
+        [1024 * MiB]: 64376,
+      },
+      "Belady (libCacheSim)": {
+        [128 * MiB]: 79256,
+        [256 * MiB]: 70724,
+        [512 * MiB]: 61594,
+        [1024 * MiB]: 48974,
+      },
+    },
+  },
+  {
+    name: "P12",
+    path: "arc/P12.lis.zst",
+    format: "arc",
+    sizes: [8192, 32768, 131072],
+    full: true,
+    published: {
+      "ARC (paper)": { 8192: 7.14, 32768: 15.94, 131072: 38.68 },
+      "LRU (paper)": { 8192: 6.22, 32768: 8.93, 131072: 29.21 },
+    },
+  },
+];
+
+const labels: Record<PolicyName, string> = {
+  lru: "LRU",
+  fifo: "FIFO",
+  lfu: "LFU",
+  arc: "ARC",
+  wtinylfu: "W-TinyLFU",
+  s3fifo: "S3-FIFO",
+  sieve: "SIEVE",
+};
+
+/** Result of one trace at one size: hits per policy (and OPT) out of requests. */
+interface Row {
+  size: number;
+  hits: Map<PolicyName | "opt", number>;
+}
+
+/** replay runs the trace through one policy: a get per request, and a set after a miss. */
+function replay(policy: PolicyName, trace: Trace, size: number): number {
+  const { keys, sizes } = trace;
+  let hits = 0;
+  if (sizes === undefined) {
+    const cache = createCache<number, number>(policy, { maxEntries: size });
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i]!;
+      if (cache.get(k) !== undefined) hits++;
+      else cache.set(k, 1);
+    }
+  } else {
+    const cache = createCache<number, number>(policy, { maxBytes: size });
+    const opts = { size: 0 };
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i]!;
+      if (cache.get(k) !== undefined) {
+        hits++;
+      } else {
+        opts.size = sizes[i]!;
+        cache.set(k, 1, opts);
+      }
+    }
+  }
+  return hits;
+}
+
+function fmtSize(n: number, bytes: boolean): string {
+  if (bytes) return `${n / MiB} MiB`;
+  return n >= 1000 && n % 1000 === 0 ? `${n / 1000}k` : String(n);
+}
+
+const pct = (hits: number, n: number): number => (100 * hits) / n;
+const f2 = (x: number): string => x.toFixed(2);
+
+function runJob(job: Job, path: string, policies: readonly PolicyName[], out: string[]): void {
+  const t0 = performance.now();
+  const trace = readTrace(path, job.format);
+  const n = trace.keys.length;
+  const bytes = trace.sizes !== undefined;
+  const next = nextAccesses(trace.keys, trace.unique);
+  const rows: Row[] = [];
+  for (const size of job.sizes) {
+    const hits = new Map<PolicyName | "opt", number>();
+    hits.set("opt", optHits(trace, next, size));
+    for (const p of policies) hits.set(p, replay(p, trace, size));
+    rows.push({ size, hits });
+  }
+  const secs = (performance.now() - t0) / 1000;
+  out.push(
+    `#### ${job.name}`,
+    "",
+    `\`${job.path}\` (${job.format}): ${n.toLocaleString("en-US")} requests, ${trace.unique.toLocaleString("en-US")} distinct keys; ${secs.toFixed(1)} s for all sizes.`,
+    "",
+  );
+  const cols: (PolicyName | "opt")[] = ["opt", ...policies];
+  const head = ["size", ...cols.map((c) => (c === "opt" ? "OPT" : labels[c]))];
+  out.push(
+    bytes ? "Hit ratio % by requests (misses below)." : "Hit ratio %.",
+    "",
+    `| ${head.join(" | ")} |`,
+    `|${head.map((_, i) => (i === 0 ? "---" : "--:")).join("|")}|`,
+  );
+  for (const row of rows) {
+    const best = Math.max(...policies.map((p) => row.hits.get(p)!));
+    const cells = cols.map((c) => {
+      const s = f2(pct(row.hits.get(c)!, n));
+      return c !== "opt" && row.hits.get(c) === best ? `**${s}**` : s;
+    });
+    out.push(`| ${fmtSize(row.size, bytes)} | ${cells.join(" | ")} |`);
+  }
+  out.push("");
+  for (const row of rows) {
+    const [best, bestHits] = bestOf(row, policies);
+    const opt = pct(row.hits.get("opt")!, n);
+    const lru = row.hits.get("lru");
+    summary.vsOpt.push(
+      `| ${job.name} | ${fmtSize(row.size, bytes)} | ${f2(opt)} | ${labels[best]} ${f2(pct(bestHits, n))} | ${f2(opt - pct(bestHits, n))} | ${lru === undefined ? "" : f2(pct(bestHits - lru, n))} |`,
+    );
+  }
+  if (bytes) {
+    out.push(
+      "Misses:",
+      "",
+      `| size | ${head.slice(1).join(" | ")} |`,
+      `|${head.map((_, i) => (i === 0 ? "---" : "--:")).join("|")}|`,
+    );
+    for (const row of rows) {
+      out.push(
+        `| ${fmtSize(row.size, true)} | ${cols.map((c) => n - row.hits.get(c)!).join(" | ")} |`,
+      );
+    }
+    out.push("");
+  }
+  compare(job, rows, n, policies, out);
+}
+
+/** Deltas against published figures, and best-policy gaps, for the summary. */
+const summary = {
+  arcPaper: [] as number[],
+  checked: [] as number[],
+  vsCaffeine: [] as string[],
+  vsOpt: [] as string[],
+};
+
+/** Maps a published column to the simulated column it is compared with. */
+function ours(column: string): PolicyName | "opt" | undefined {
+  const name = column.split(" (")[0]!;
+  if (name === "OPT" || name === "MIN" || name === "Belady") return "opt";
+  if (name.startsWith("adaptive")) return "wtinylfu";
+  for (const p of policyNames) if (labels[p] === name) return p;
+  return undefined;
+}
+
+function bestOf(row: Row, policies: readonly PolicyName[]): [PolicyName, number] {
+  let best = policies[0]!;
+  for (const p of policies) if (row.hits.get(p)! > row.hits.get(best)!) best = p;
+  return [best, row.hits.get(best)!];
+}
+
+function compare(
+  job: Job,
+  rows: Row[],
+  n: number,
+  policies: readonly PolicyName[],
+  out: string[],
+): void {
+  const published = job.published ?? job.publishedMisses;
+  if (published === undefined) return;
+  const misses = job.publishedMisses !== undefined;
+  out.push(
+    misses
+      ? "Against published misses (ours − theirs, and as a share of requests):"
+      : "Against published hit ratios (ours − theirs, percentage points):",
+    "",
+    `| published | ${rows.map((r) => fmtSize(r.size, misses)).join(" | ")} |`,
+    `|---|${rows.map(() => "--:").join("|")}|`,
+  );
+  for (const [column, figures] of Object.entries(published)) {
+    const mine = ours(column);
+    if (mine === undefined || (mine !== "opt" && !policies.includes(mine))) continue;
+    const cells = rows.map((r) => {
+      const theirs = figures[r.size];
+      if (theirs === undefined) return "";
+      const hits = r.hits.get(mine)!;
+      if (misses) {
+        const d = n - hits - theirs;
+        return `${theirs} (${d >= 0 ? "+" : ""}${d}, ${d >= 0 ? "+" : ""}${f2((100 * d) / n)} pp)`;
+      }
+      const d = pct(hits, n) - theirs;
+      if (column === "ARC (paper)") summary.arcPaper.push(d);
+      if (
+        column.includes("(checked)") ||
+        column.includes("(paper)") ||
+        column.startsWith("OPT (")
+      ) {
+        if (mine === "opt" || mine === "lru") summary.checked.push(d);
+      }
+      if (column === "W-TinyLFU (Caffeine)" || column === "adaptive W-TinyLFU (Caffeine)") {
+        const [best, bestHits] = bestOf(r, policies);
+        const db = pct(bestHits, n) - theirs;
+        summary.vsCaffeine.push(
+          `| ${job.name} | ${fmtSize(r.size, false)} | ${column} | ${f2(theirs)} | ${f2(pct(hits, n))} | ${labels[best]} ${f2(pct(bestHits, n))} | ${db >= 0 ? "+" : ""}${f2(db)} |`,
+        );
+      }
+      return `${theirs} (${d >= 0 ? "+" : ""}${f2(d)})`;
+    });
+    out.push(
+      `| ${column} vs our ${mine === "opt" ? "OPT" : labels[mine]} | ${cells.join(" | ")} |`,
+    );
+  }
+  out.push("");
+}
+
+function parseSize(s: string): number {
+  const m = /^(\d+(?:\.\d+)?)([kMG]?)$/.exec(s.trim());
+  if (m === null) throw new Error(`bad size ${s}`);
+  const unit = { "": 1, k: 1024, M: MiB, G: 1024 * MiB }[m[2] as "" | "k" | "M" | "G"];
+  return Math.round(Number(m[1]) * unit);
+}
+
+function main(): void {
+  const { values } = parseArgs({
+    options: {
+      full: { type: "boolean", default: false },
+      out: { type: "string" },
+      traces: { type: "string" },
+      only: { type: "string" },
+      trace: { type: "string" },
+      format: { type: "string" },
+      sizes: { type: "string" },
+      policies: { type: "string" },
+    },
+  });
+  const policies = (values.policies?.split(",") ?? [...policyNames]) as PolicyName[];
+  for (const p of policies) if (!policyNames.includes(p)) throw new Error(`unknown policy ${p}`);
+  const out: string[] = [];
+  const started = Date.now();
+  if (values.trace !== undefined) {
+    const format = values.format as TraceFormat;
+    if (!traceFormats.includes(format))
+      throw new Error(`--format must be one of ${traceFormats.join(", ")}`);
+    if (values.sizes === undefined) throw new Error("--sizes is required with --trace");
+    const job: Job = {
+      name: values.trace,
+      path: values.trace,
+      format,
+      sizes: values.sizes.split(",").map(parseSize),
+    };
+    runJob(job, resolve(cwd, values.trace), policies, out);
+  } else {
+    const only = values.only?.split(",");
+    for (const job of jobs) {
+      if (only !== undefined ? !only.includes(job.name) : job.full === true && !values.full)
+        continue;
+      const root =
+        values.traces === undefined
+          ? join(repoRoot, "../shared/traces")
+          : resolve(cwd, values.traces);
+      runJob(job, join(root, job.path), policies, out);
+      process.stderr.write(
+        `${job.name} done after ${((Date.now() - started) / 1000).toFixed(0)} s\n`,
+      );
+    }
+  }
+  const argv = process.argv.slice(2).join(" ");
+  const maxAbs = (xs: number[]): string => f2(Math.max(0, ...xs.map(Math.abs)));
+  const summaryLines = [
+    "### Summary",
+    "",
+    summary.arcPaper.length === 0
+      ? "- ARC vs the ARC paper (Megiddo & Modha, FAST 2003, Tables IV and V): not run."
+      : `- **ARC vs the ARC paper** (Megiddo & Modha, FAST 2003, Tables IV and V): ${summary.arcPaper.length} figures, largest difference ${maxAbs(summary.arcPaper)} pp: ${Math.max(...summary.arcPaper.map(Math.abs)) <= 0.5 ? "within" : "**outside**"} the 0.5 pp bar.`,
+    `- **OPT and LRU vs the reference figures** (the paper's MIN and LRU, Caffeine's OPT and LRU, the README's checked values): ${summary.checked.length} figures, largest difference ${maxAbs(summary.checked)} pp.`,
+    "",
+  ];
+  if (summary.vsCaffeine.length > 0) {
+    summaryLines.push(
+      "Our best policy against Caffeine's published W-TinyLFU figures (same trace and size):",
+      "",
+      "| trace | size | published | theirs | our W-TinyLFU | our best | best − theirs |",
+      "|---|--:|---|--:|--:|--:|--:|",
+      ...summary.vsCaffeine,
+      "",
+    );
+  }
+  summaryLines.push(
+    "Our best policy against OPT (the ceiling) and LRU (the floor), hit ratio %:",
+    "",
+    "| trace | size | OPT | our best | OPT − best | best − LRU |",
+    "|---|--:|--:|--:|--:|--:|",
+    ...summary.vsOpt,
+    "",
+  );
+  const header = [
+    "## policies: hit ratios on real traces",
+    "",
+    `Command: \`pnpm --filter @geecache/policies bench:hitratio${argv === "" ? "" : ` ${argv}`}\` (from the repo root; traces from \`../shared/traces\`).`,
+    `Node ${process.version}, ${new Date().toISOString().slice(0, 10)}; ${((Date.now() - started) / 1000).toFixed(0)} s in all.`,
+    "Every request is a get; a miss is followed by a set. Cold start, whole trace, unit sizes unless the trace has sizes.",
+    "OPT is Belady with bypass (Caffeine's Clairvoyant): it may decline to admit. The best policy per row is bold.",
+    "",
+  ];
+  const text = `${[...header, ...summaryLines, "### Per trace", "", ...out].join("\n")}\n`;
+  process.stdout.write(text);
+  const defaultRun =
+    values.trace === undefined && values.only === undefined && values.policies === undefined;
+  if (values.out !== undefined) writeFileSync(resolve(cwd, values.out), text);
+  else if (defaultRun) writeFileSync(join(repoRoot, "bench-results/policies-hitratio.md"), text);
+}
+
+main();
