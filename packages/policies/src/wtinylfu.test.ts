@@ -61,11 +61,53 @@ describe("W-TinyLFU", () => {
     assert.equal(cache.has(0), true);
   });
 
+  test("the hill climber grows the window when recency pays", () => {
+    // Every key is requested twice, 20 requests apart, and never again: only a window larger than
+    // the reuse distance catches the second request (the sketch rejects such candidates).
+    const fixed = createWTinyLFU<number, number>({ maxEntries: 100, adaptive: false });
+    const adaptive = createWTinyLFU<number, number>({ maxEntries: 100 });
+    let fixedHits = 0;
+    let adaptiveHits = 0;
+    for (let i = 0; i < 40_000; i++) {
+      const k = i % 2 === 0 ? i : i - 21;
+      if (fixed.get(k) !== undefined) fixedHits++;
+      else fixed.set(k, 1);
+      if (adaptive.get(k) !== undefined) adaptiveHits++;
+      else adaptive.set(k, 1);
+    }
+    assert.equal(fixed.windowMax, 1);
+    assert.ok(adaptive.windowMax > 10, `window ${adaptive.windowMax}`);
+    assert.ok(adaptiveHits > 2 * fixedHits, `hits ${adaptiveHits} vs ${fixedHits}`);
+  });
+
+  test("the hill climber shrinks a large window when frequency pays", () => {
+    // A stable hot set of 80 keys among a stream of one-off keys.
+    const cache = createWTinyLFU<number, number>({ maxEntries: 100, windowRatio: 0.5 });
+    assert.equal(cache.windowMax, 50);
+    let sum = 0;
+    let samples = 0;
+    for (let i = 0; i < 40_000; i++) {
+      const k = i % 2 === 0 ? i % 160 : 1000 + i;
+      if (cache.get(k) === undefined) cache.set(k, 1);
+      if (i >= 20_000 && i % 1000 === 0) {
+        sum += cache.windowMax;
+        samples++;
+      }
+    }
+    // It wanders (each sample's hit ratio is noisy) but stays well below where it started.
+    assert.ok(sum / samples < 25, `mean window ${sum / samples}`);
+    assert.equal(cache.size, 100);
+  });
+
   test("options are checked", () => {
     assert.throws(() => createWTinyLFU({ maxEntries: 1, windowRatio: 2 }), RangeError);
     assert.throws(() => createWTinyLFU({ maxEntries: 1, windowRatio: Number.NaN }), RangeError);
     assert.throws(
       () => createWTinyLFU({ maxEntries: 1, hash: 1 as unknown as () => number }),
+      TypeError,
+    );
+    assert.throws(
+      () => createWTinyLFU({ maxEntries: 1, adaptive: "yes" as unknown as boolean }),
       TypeError,
     );
   });

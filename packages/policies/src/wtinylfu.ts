@@ -7,6 +7,12 @@ import { createKeyHasher, FrequencySketch } from "./sketch.ts";
 /** Caffeine's defaults: 1% window, and 80% of the main space protected. */
 const DEFAULT_WINDOW_RATIO = 0.01;
 const PROTECTED_RATIO = 0.8;
+/** Caffeine's hill climber: a step of 6.25% of the budget, restarted when the hit ratio moves 5 points, else decaying by 2% a step. */
+const STEP_RATIO = 0.0625;
+const RESTART_THRESHOLD = 0.05;
+const STEP_DECAY = 0.98;
+/** Requests per hill-climbing sample, per entry of capacity. */
+const SAMPLE_FACTOR = 10;
 
 /** WTinyLFUOptions are CacheOptions plus W-TinyLFU's tuning. */
 export interface WTinyLFUOptions<K, V> extends CacheOptions<K, V> {
@@ -14,6 +20,11 @@ export interface WTinyLFUOptions<K, V> extends CacheOptions<K, V> {
   windowRatio?: number;
   /** Hash of a key for the frequency sketch; by default numbers, strings and object identity. */
   hash?: (key: K) => number;
+  /**
+   * Whether the window resizes itself by hill climbing on the hit ratio, as Caffeine's does;
+   * true by default. windowRatio is then only the starting point.
+   */
+  adaptive?: boolean;
 }
 
 /**
@@ -26,16 +37,27 @@ export interface WTinyLFUOptions<K, V> extends CacheOptions<K, V> {
  * stale popularity. One-hit wonders and scans therefore pass through the window without evicting
  * anything valuable; the window keeps bursts of recency.
  *
- * Unlike Caffeine the admission is deterministic (no random admission of warm candidates, which
- * Caffeine adds against hash flooding) and the window does not resize itself (no hill climbing).
- * A get that misses and the set of that key right after count as one request.
+ * The window's share adapts as in Caffeine: every 10 × capacity requests a hill climber compares
+ * the sample's hit ratio with the previous one and moves the window by a step (6.25% of the
+ * budget, decaying) in the direction that helped, so recency-heavy workloads get a large window
+ * and frequency-heavy ones a small one (`adaptive: false` keeps it fixed). Unlike Caffeine the
+ * admission is deterministic (no random admission of warm candidates, which Caffeine adds
+ * against hash flooding). A get that misses and the set of that key right after count as one
+ * request.
  */
 export class WTinyLFUCache<K, V> extends PolicyCache<K, V> {
   readonly #window = new List<K, V>();
   readonly #probation = new List<K, V>();
   readonly #protected = new List<K, V>();
-  readonly #windowMax: number;
-  readonly #protectedMax: number;
+  #windowMax: number;
+  #protectedMax: number;
+  readonly #adaptive: boolean;
+  /** Hits and misses (insertions) in the current hill-climbing sample. */
+  #sampleHits = 0;
+  #sampleMisses = 0;
+  #prevHitRatio = 0;
+  /** The next window change, in weight; negative shrinks the window. */
+  #step: number;
   readonly #sketch: FrequencySketch;
   readonly #hash: (key: K) => number;
   readonly #sizedByEntries: boolean;
@@ -49,7 +71,7 @@ export class WTinyLFUCache<K, V> extends PolicyCache<K, V> {
   /** Use createWTinyLFU; the constructor takes the same options. */
   constructor(options: WTinyLFUOptions<K, V>) {
     super("WTinyLFUCache", options);
-    const { windowRatio = DEFAULT_WINDOW_RATIO, hash } = options;
+    const { windowRatio = DEFAULT_WINDOW_RATIO, hash, adaptive = true } = options;
     if (typeof windowRatio !== "number" || !(windowRatio >= 0 && windowRatio <= 1)) {
       throw new RangeError(
         `WTinyLFUCache: windowRatio must be a number in [0, 1], got ${String(windowRatio)}`,
@@ -58,6 +80,10 @@ export class WTinyLFUCache<K, V> extends PolicyCache<K, V> {
     if (hash !== undefined && typeof hash !== "function") {
       throw new TypeError(`WTinyLFUCache: hash must be a function, got ${typeof hash}`);
     }
+    if (typeof adaptive !== "boolean") {
+      throw new TypeError(`WTinyLFUCache: adaptive must be a boolean, got ${typeof adaptive}`);
+    }
+    this.#adaptive = adaptive;
     this.evictsFirst = false;
     const c = this.capacity;
     this.#windowMax = c - Math.floor((1 - windowRatio) * c);
@@ -65,6 +91,12 @@ export class WTinyLFUCache<K, V> extends PolicyCache<K, V> {
     this.#hash = hash ?? createKeyHasher();
     this.#sizedByEntries = Number.isFinite(this.maxEntries);
     this.#sketch = new FrequencySketch(this.#sizedByEntries ? this.maxEntries : 256);
+    this.#step = -STEP_RATIO * c;
+  }
+
+  /** windowMax is the admission window's current budget, in weight (entries without maxBytes). */
+  get windowMax(): number {
+    return this.#windowMax;
   }
 
   /** frequency is the sketch's estimate of how often key was requested recently (0 to 15). */
@@ -85,6 +117,10 @@ export class WTinyLFUCache<K, V> extends PolicyCache<K, V> {
     this.#missPending = false;
     this.#missKey = undefined;
     if (!this.#sizedByEntries) this.#sketch.ensureCapacity(this.size);
+    if (this.#adaptive) {
+      this.#sampleMisses++;
+      this.#maybeClimb();
+    }
     const window = this.#window;
     const probation = this.#probation;
     window.pushHead(e);
@@ -103,6 +139,10 @@ export class WTinyLFUCache<K, V> extends PolicyCache<K, V> {
   protected override touch(e: Entry<K, V>): void {
     this.#cands = 0;
     this.#sketch.increment(e.stamp);
+    if (this.#adaptive) {
+      this.#sampleHits++;
+      this.#maybeClimb();
+    }
     const list = e.list;
     if (list === this.#probation && e.w <= this.#protectedMax) {
       const prot = this.#protected;
@@ -145,6 +185,71 @@ export class WTinyLFUCache<K, V> extends PolicyCache<K, V> {
     e.list!.remove(e);
   }
 
+  /** Once a sample is complete, steps the window toward the size that raised the hit ratio. */
+  #maybeClimb(): void {
+    const requests = this.#sampleHits + this.#sampleMisses;
+    const entries = this.#sizedByEntries ? this.maxEntries : Math.max(this.size, 16);
+    if (requests < SAMPLE_FACTOR * entries) return;
+    const hitRatio = this.#sampleHits / requests;
+    const change = hitRatio - this.#prevHitRatio;
+    const amount = change >= 0 ? this.#step : -this.#step;
+    this.#step =
+      Math.abs(change) >= RESTART_THRESHOLD
+        ? STEP_RATIO * this.capacity * (amount >= 0 ? 1 : -1)
+        : STEP_DECAY * amount;
+    this.#prevHitRatio = hitRatio;
+    this.#sampleHits = 0;
+    this.#sampleMisses = 0;
+    const quota = Math.trunc(amount);
+    // A step against a bound turns back: otherwise an unchanged hit ratio (change >= 0) would
+    // keep pushing the window against it forever.
+    if (quota > 0 && !this.#growWindow(quota)) this.#step = -Math.abs(this.#step);
+    else if (quota < 0 && !this.#shrinkWindow(-quota)) this.#step = Math.abs(this.#step);
+  }
+
+  /** Moves up to quota of budget from protected to the window, with main's oldest entries. */
+  #growWindow(amount: number): boolean {
+    let quota = Math.min(amount, this.#protectedMax);
+    if (quota <= 0) return false;
+    this.#protectedMax -= quota;
+    this.#windowMax += quota;
+    const prot = this.#protected;
+    const probation = this.#probation;
+    while (prot.weight > this.#protectedMax && prot.tail !== null) {
+      const t = prot.tail;
+      prot.remove(t);
+      probation.pushHead(t);
+    }
+    for (;;) {
+      const e = probation.tail ?? prot.tail;
+      if (e === null || e.w > quota) break;
+      quota -= e.w;
+      e.list!.remove(e);
+      this.#window.pushHead(e);
+    }
+    this.#protectedMax += quota;
+    this.#windowMax -= quota;
+    return true;
+  }
+
+  /** Moves up to quota of budget from the window to protected, with the window's oldest entries. */
+  #shrinkWindow(amount: number): boolean {
+    let quota = Math.min(amount, Math.max(0, this.#windowMax - 1));
+    if (quota <= 0) return false;
+    this.#protectedMax += quota;
+    this.#windowMax -= quota;
+    for (;;) {
+      const e = this.#window.tail;
+      if (e === null || e.w > quota) break;
+      quota -= e.w;
+      this.#window.remove(e);
+      this.#probation.pushHead(e);
+    }
+    this.#protectedMax -= quota;
+    this.#windowMax += quota;
+    return true;
+  }
+
   protected override order(): Entry<K, V>[] {
     return collect(this.#window, collect(this.#probation, collect(this.#protected)));
   }
@@ -158,6 +263,8 @@ export class WTinyLFUCache<K, V> extends PolicyCache<K, V> {
     this.#cand = null;
     this.#missPending = false;
     this.#missKey = undefined;
+    this.#sampleHits = 0;
+    this.#sampleMisses = 0;
   }
 }
 
