@@ -1,6 +1,5 @@
 export type { Cache, CacheFactory, CacheOptions, EvictionReason, SetOptions } from "@geecache/lru";
 export { ARCCache, createARC } from "./arc.ts";
-export { PolicyCache } from "./base.ts";
 export { createFIFO, FIFOCache } from "./fifo.ts";
 export { createLFU, LFUCache } from "./lfu.ts";
 export { createCache, isPolicyName, type PolicyName, policyNames } from "./policy.ts";

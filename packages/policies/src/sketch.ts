@@ -29,7 +29,9 @@ export class FrequencySketch {
 
   /** ensureCapacity grows the table (forgetting all counts) when more keys are to be held. */
   ensureCapacity(capacity: number): void {
-    const n = Math.max(16, Math.min(capacity, 1 << 26));
+    if (capacity <= this.#capacity) return;
+    // At least doubling, so a cache that grows one entry at a time reallocates O(log n) times.
+    const n = Math.max(16, Math.min(Math.max(capacity, 2 * this.#capacity), 1 << 26));
     if (n <= this.#capacity) return;
     this.#capacity = n;
     // Four counters per row and entry keep collisions rare (Caffeine allots 16 per entry, too).

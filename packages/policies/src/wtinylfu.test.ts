@@ -99,6 +99,14 @@ describe("W-TinyLFU", () => {
     assert.equal(cache.size, 100);
   });
 
+  test("on a byte budget the sketch grows with the entry count, without forgetting each time", () => {
+    const cache = createWTinyLFU<number, number>({ maxBytes: 100_000 });
+    for (let k = 0; k < 5000; k++) cache.set(k, 1, { size: 10 });
+    for (let r = 0; r < 3; r++) for (let k = 0; k < 5000; k++) cache.get(k);
+    assert.ok(cache.frequency(4999) >= 3, `frequency ${cache.frequency(4999)}`);
+    assert.equal(cache.bytes, 50_000);
+  });
+
   test("options are checked", () => {
     assert.throws(() => createWTinyLFU({ maxEntries: 1, windowRatio: 2 }), RangeError);
     assert.throws(() => createWTinyLFU({ maxEntries: 1, windowRatio: Number.NaN }), RangeError);
