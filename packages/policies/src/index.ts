@@ -2,7 +2,13 @@ export type { Cache, CacheFactory, CacheOptions, EvictionReason, SetOptions } fr
 export { ARCCache, createARC } from "./arc.ts";
 export { createFIFO, FIFOCache } from "./fifo.ts";
 export { createLFU, LFUCache } from "./lfu.ts";
-export { createCache, isPolicyName, type PolicyName, policyNames } from "./policy.ts";
+export {
+  cacheFactory,
+  createCache,
+  isPolicyName,
+  type PolicyName,
+  policyNames,
+} from "./policy.ts";
 export { createS3FIFO, S3FIFOCache } from "./s3fifo.ts";
 export { createSIEVE, SIEVECache } from "./sieve.ts";
 export { createWTinyLFU, WTinyLFUCache, type WTinyLFUOptions } from "./wtinylfu.ts";

@@ -3,6 +3,7 @@ import { describe, test } from "node:test";
 import { LRUCache } from "@geecache/lru";
 import {
   ARCCache,
+  cacheFactory,
   createCache,
   FIFOCache,
   isPolicyName,
@@ -46,6 +47,13 @@ describe("createCache", () => {
       name: "TypeError",
       message: /unknown policy "mru"; expected one of lru, fifo/,
     });
+  });
+
+  test("cacheFactory binds a policy for core and rejects an unknown one at once", () => {
+    const factory = cacheFactory("s3fifo");
+    const cache = factory<string, number>({ maxEntries: 1 });
+    assert.ok(cache instanceof S3FIFOCache);
+    assert.throws(() => cacheFactory("nope" as PolicyName), TypeError);
   });
 
   test("isPolicyName accepts exactly the names", () => {

@@ -1,4 +1,4 @@
-import { type Cache, type CacheOptions, createLRU } from "@geecache/lru";
+import { type Cache, type CacheFactory, type CacheOptions, createLRU } from "@geecache/lru";
 import { createARC } from "./arc.ts";
 import { createFIFO } from "./fifo.ts";
 import { createLFU } from "./lfu.ts";
@@ -43,4 +43,14 @@ export function createCache<K, V>(policy: PolicyName, options: CacheOptions<K, V
         `createCache: unknown policy ${JSON.stringify(String(policy))}; expected one of ${policyNames.join(", ")}`,
       );
   }
+}
+
+/**
+ * cacheFactory returns createCache bound to one policy, as the CacheFactory that
+ * @geecache/core takes for a group's eviction policy. It throws TypeError for an unknown name
+ * at once, not at the first cache.
+ */
+export function cacheFactory(policy: PolicyName): CacheFactory {
+  if (!isPolicyName(policy)) createCache(policy, { maxEntries: 0 });
+  return (options) => createCache(policy, options);
 }
