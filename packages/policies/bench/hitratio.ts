@@ -7,7 +7,8 @@
  *   node bench/hitratio.ts --trace PATH --format arc|lirs|int32|int64|oracleGeneral --sizes 1000,2000
  *
  * Sizes are entries, or bytes for oracleGeneral traces (suffix k, M or G for 2^10, 2^20, 2^30).
- * The default run (and --full, which adds P12) writes bench-results/policies-hitratio.md; runs
+ * The default run writes bench-results/policies-hitratio.md (--full adds P12, written to
+ * bench-results/policies-hitratio-p12.md so that a default run keeps it); runs
  * of a chosen trace print only, unless --out names a file. Relative paths are taken from where
  * pnpm was invoked.
  */
@@ -315,13 +316,16 @@ function runJob(job: Job, path: string, policies: readonly SimPolicy[], out: str
   compare(job, rows, n, policies, out);
 }
 
-/** Deltas against published figures, and best-policy gaps, for the summary. */
-const summary = {
-  arcPaper: [] as number[],
-  checked: [] as number[],
-  vsCaffeine: [] as string[],
-  vsOpt: [] as string[],
-};
+/** Deltas against published figures, and best-policy gaps, for the summary of one report. */
+function newSummary() {
+  return {
+    arcPaper: [] as number[],
+    checked: [] as number[],
+    vsCaffeine: [] as string[],
+    vsOpt: [] as string[],
+  };
+}
+let summary = newSummary();
 
 /** Maps a published column to the simulated column it is compared with. */
 function ours(column: string): SimPolicy | "opt" | undefined {
@@ -400,6 +404,52 @@ function parseSize(s: string): number {
   return Math.round(Number(m[1]) * unit);
 }
 
+/** report renders the summary collected since the last report, then the per-trace sections. */
+function report(title: string, argv: string, started: number, out: string[]): string {
+  const maxAbs = (xs: number[]): string => f2(Math.max(0, ...xs.map(Math.abs)));
+  const lines = [
+    `## ${title}`,
+    "",
+    `Command: \`pnpm --filter @geecache/policies bench:hitratio${argv === "" ? "" : ` ${argv}`}\` (from the repo root; traces from \`../shared/traces\`).`,
+    `Node ${process.version}, ${new Date().toISOString().slice(0, 10)}; ${((Date.now() - started) / 1000).toFixed(0)} s.`,
+    "Every request is a get; a miss is followed by a set. Cold start, whole trace, unit sizes unless the trace has sizes.",
+    'W-TinyLFU is `createCache("wtinylfu")` (adaptive window, the default); W-TinyLFU 1% is `createWTinyLFU({ adaptive: false })`.',
+    "OPT is Belady with bypass (Caffeine's Clairvoyant): it may decline to admit; with sizes it is the Belady-size heuristic. The best policy per row is bold.",
+    "The OLTP and P12 traces are from N. Megiddo and D. S. Modha, ARC: A Self-Tuning, Low Overhead Replacement Cache, FAST 2003.",
+    "",
+    "### Summary",
+    "",
+    summary.arcPaper.length === 0
+      ? "- ARC vs the ARC paper: no trace of the paper in this run."
+      : `- **ARC vs the ARC paper** (Megiddo & Modha, FAST 2003, Tables IV and V): ${summary.arcPaper.length} figures, largest difference ${maxAbs(summary.arcPaper)} pp: ${Math.max(...summary.arcPaper.map(Math.abs)) <= 0.5 ? "within" : "**outside**"} the 0.5 pp bar.`,
+    `- **OPT and LRU vs the reference figures** (the paper's MIN and LRU, Caffeine's OPT and LRU, the README's checked values): ${summary.checked.length} figures, largest difference ${maxAbs(summary.checked)} pp.`,
+    "",
+  ];
+  if (summary.vsCaffeine.length > 0) {
+    lines.push(
+      "Our best policy against Caffeine's published W-TinyLFU figures (same trace and size):",
+      "",
+      "| trace | size | published | theirs | ours, same policy | our best | best − theirs |",
+      "|---|--:|---|--:|--:|--:|--:|",
+      ...summary.vsCaffeine,
+      "",
+    );
+  }
+  lines.push(
+    "Our best policy against OPT (the ceiling) and LRU (the floor), hit ratio %:",
+    "",
+    "| trace | size | OPT | our best | OPT − best | best − LRU |",
+    "|---|--:|--:|--:|--:|--:|",
+    ...summary.vsOpt,
+    "",
+    "### Per trace",
+    "",
+    ...out,
+  );
+  summary = newSummary();
+  return `${lines.join("\n")}\n`;
+}
+
 function main(): void {
   const { values } = parseArgs({
     options: {
@@ -415,79 +465,71 @@ function main(): void {
   });
   const policies = (values.policies?.split(",") ?? [...simPolicies]) as SimPolicy[];
   for (const p of policies) if (!simPolicies.includes(p)) throw new Error(`unknown policy ${p}`);
-  const out: string[] = [];
+  const argv = process.argv.slice(2).join(" ");
+  const root =
+    values.traces === undefined ? join(repoRoot, "../shared/traces") : resolve(cwd, values.traces);
   const started = Date.now();
-  if (values.trace !== undefined) {
-    const format = values.format as TraceFormat;
-    if (!traceFormats.includes(format))
-      throw new Error(`--format must be one of ${traceFormats.join(", ")}`);
-    if (values.sizes === undefined) throw new Error("--sizes is required with --trace");
-    const job: Job = {
-      name: values.trace,
-      path: values.trace,
-      format,
-      sizes: values.sizes.split(",").map(parseSize),
-    };
-    runJob(job, resolve(cwd, values.trace), policies, out);
-  } else {
-    const only = values.only?.split(",");
-    for (const job of jobs) {
-      if (only !== undefined ? !only.includes(job.name) : job.full === true && !values.full)
-        continue;
-      const root =
-        values.traces === undefined
-          ? join(repoRoot, "../shared/traces")
-          : resolve(cwd, values.traces);
+  const run = (selected: Job[]): string[] => {
+    const out: string[] = [];
+    for (const job of selected) {
       runJob(job, join(root, job.path), policies, out);
       process.stderr.write(
         `${job.name} done after ${((Date.now() - started) / 1000).toFixed(0)} s\n`,
       );
     }
+    return out;
+  };
+
+  if (values.trace !== undefined || values.only !== undefined || values.policies !== undefined) {
+    // A chosen run: printed, and written only where --out says.
+    let out: string[];
+    if (values.trace !== undefined) {
+      const format = values.format as TraceFormat;
+      if (!traceFormats.includes(format)) {
+        throw new Error(`--format must be one of ${traceFormats.join(", ")}`);
+      }
+      if (values.sizes === undefined) throw new Error("--sizes is required with --trace");
+      const job: Job = {
+        name: values.trace,
+        path: resolve(cwd, values.trace),
+        format,
+        sizes: values.sizes.split(",").map(parseSize),
+      };
+      out = [];
+      runJob(job, job.path, policies, out);
+    } else {
+      const only = values.only?.split(",");
+      out = run(
+        jobs.filter((j) => (only === undefined ? !j.full || values.full : only.includes(j.name))),
+      );
+    }
+    const text = report("policies: hit ratios", argv, started, out);
+    process.stdout.write(text);
+    if (values.out !== undefined) writeFileSync(resolve(cwd, values.out), text);
+    return;
   }
-  const argv = process.argv.slice(2).join(" ");
-  const maxAbs = (xs: number[]): string => f2(Math.max(0, ...xs.map(Math.abs)));
-  const summaryLines = [
-    "### Summary",
-    "",
-    summary.arcPaper.length === 0
-      ? "- ARC vs the ARC paper (Megiddo & Modha, FAST 2003, Tables IV and V): not run."
-      : `- **ARC vs the ARC paper** (Megiddo & Modha, FAST 2003, Tables IV and V): ${summary.arcPaper.length} figures, largest difference ${maxAbs(summary.arcPaper)} pp: ${Math.max(...summary.arcPaper.map(Math.abs)) <= 0.5 ? "within" : "**outside**"} the 0.5 pp bar.`,
-    `- **OPT and LRU vs the reference figures** (the paper's MIN and LRU, Caffeine's OPT and LRU, the README's checked values): ${summary.checked.length} figures, largest difference ${maxAbs(summary.checked)} pp.`,
-    "",
-  ];
-  if (summary.vsCaffeine.length > 0) {
-    summaryLines.push(
-      "Our best policy against Caffeine's published W-TinyLFU figures (same trace and size):",
-      "",
-      "| trace | size | published | theirs | ours, same policy | our best | best − theirs |",
-      "|---|--:|---|--:|--:|--:|--:|",
-      ...summary.vsCaffeine,
-      "",
-    );
-  }
-  summaryLines.push(
-    "Our best policy against OPT (the ceiling) and LRU (the floor), hit ratio %:",
-    "",
-    "| trace | size | OPT | our best | OPT − best | best − LRU |",
-    "|---|--:|--:|--:|--:|--:|",
-    ...summary.vsOpt,
-    "",
+
+  // The default run, and P12 (--full) in a file of its own, so a default run keeps it.
+  const text = report(
+    "policies: hit ratios on real traces",
+    argv,
+    started,
+    run(jobs.filter((j) => !j.full)),
   );
-  const header = [
-    "## policies: hit ratios on real traces",
-    "",
-    `Command: \`pnpm --filter @geecache/policies bench:hitratio${argv === "" ? "" : ` ${argv}`}\` (from the repo root; traces from \`../shared/traces\`).`,
-    `Node ${process.version}, ${new Date().toISOString().slice(0, 10)}; ${((Date.now() - started) / 1000).toFixed(0)} s in all.`,
-    "Every request is a get; a miss is followed by a set. Cold start, whole trace, unit sizes unless the trace has sizes.",
-    "OPT is Belady with bypass (Caffeine's Clairvoyant): it may decline to admit. The best policy per row is bold.",
-    "",
-  ];
-  const text = `${[...header, ...summaryLines, "### Per trace", "", ...out].join("\n")}\n`;
   process.stdout.write(text);
-  const defaultRun =
-    values.trace === undefined && values.only === undefined && values.policies === undefined;
+  writeFileSync(join(repoRoot, "bench-results/policies-hitratio.md"), text);
   if (values.out !== undefined) writeFileSync(resolve(cwd, values.out), text);
-  else if (defaultRun) writeFileSync(join(repoRoot, "bench-results/policies-hitratio.md"), text);
+  if (values.full) {
+    const fullStarted = Date.now();
+    const big = report(
+      "policies: hit ratios on P12 (--full)",
+      argv,
+      fullStarted,
+      run(jobs.filter((j) => j.full)),
+    );
+    process.stdout.write(big);
+    writeFileSync(join(repoRoot, "bench-results/policies-hitratio-p12.md"), big);
+  }
 }
 
 main();
