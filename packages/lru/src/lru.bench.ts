@@ -104,7 +104,7 @@ const workloads: Workload[] = [
   },
 ];
 
-let zipf = new Int32Array(0);
+let zipf: Int32Array = new Int32Array(0);
 // Cache keys are strings (GeeCache's are); integer keys would flatter mnemonist, which keeps
 // entries in a plain object where small integers become array indices.
 let K: string[] = [];
