@@ -28,6 +28,8 @@ export interface GatewayOptions {
   /** fastify's logger options or a pino instance (`loggerInstance`); off by default. */
   logger?: FastifyServerOptions["logger"];
   loggerInstance?: FastifyServerOptions["loggerInstance"];
+  /** Log every request and response at info level; true by default. */
+  accessLog?: boolean;
 }
 
 /** ValueBody is the answer of GET /api. */
@@ -70,6 +72,7 @@ export function buildGateway(options: GatewayOptions): FastifyInstance {
       ? { logger: options.logger ?? false }
       : { loggerInstance: options.loggerInstance }),
     return503OnClosing: true,
+    disableRequestLogging: options.accessLog === false,
     // fastify's default silently drops unknown query parameters; a typo such as ?grup= should be
     // a 400, not a lookup in the default group.
     ajv: { customOptions: { removeAdditional: false } },

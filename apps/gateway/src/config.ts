@@ -52,6 +52,12 @@ export const gatewayOptionSpecs = {
     arg: "<duration>",
     help: "on SIGTERM, how long in-flight requests may take",
   },
+  "access-log": {
+    env: "GATEWAY_ACCESS_LOG",
+    default: "on",
+    arg: "on|off",
+    help: "log every request at info level",
+  },
   "log-level": { env: "LOG_LEVEL", default: "info", arg: "<level>", help: "pino log level" },
 } satisfies Record<string, OptionSpec>;
 
@@ -67,6 +73,7 @@ export interface GatewayConfig {
   timeoutMs: number;
   maxKeyBytes: number;
   shutdownGraceMs: number;
+  accessLog: boolean;
   logLevel: string;
 }
 
@@ -104,6 +111,13 @@ export function parseGatewayConfig(
     timeoutMs,
     maxKeyBytes,
     shutdownGraceMs: parseDuration(v["shutdown-grace"]!),
+    accessLog: parseOnOff(v["access-log"]!, "--access-log"),
     logLevel: v["log-level"]!,
   };
+}
+
+function parseOnOff(text: string, flag: string): boolean {
+  if (text === "on" || text === "true") return true;
+  if (text === "off" || text === "false") return false;
+  throw new TypeError(`${flag} must be on or off, got ${JSON.stringify(text)}`);
 }

@@ -76,6 +76,7 @@ const app = buildGateway({
   timeoutMs: cfg.timeoutMs,
   maxKeyBytes: cfg.maxKeyBytes,
   loggerInstance: logger,
+  accessLog: cfg.accessLog,
 });
 
 process.once("SIGINT", shutdown);
