@@ -1,7 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import {
-  type CacheFactory,
   createRegistry,
   type Getter,
   type GetterFunc,
@@ -11,6 +10,7 @@ import {
   type Registry,
   type RingPeerPicker,
 } from "@geecache/core";
+import { cacheFactory, type PolicyName } from "@geecache/policies";
 
 /** NodeAppOptions configure buildNodeApp. */
 export interface NodeAppOptions {
@@ -24,8 +24,8 @@ export interface NodeAppOptions {
   getter: Getter | GetterFunc;
   /** The ring of peers (transport-connect's createConnectPeerPicker with `self`). */
   picker: RingPeerPicker;
-  /** The eviction policy's cache factory; core's LRU by default. */
-  cacheFactory?: CacheFactory;
+  /** Every group's eviction policy; "lru" by default. */
+  policy?: PolicyName;
   hotCacheFraction?: number;
   peerTimeoutMs?: number;
   logger?: Logger;
@@ -37,6 +37,7 @@ export interface NodeAppOptions {
 export interface NodeStats {
   id: string;
   peers: string[];
+  policy: PolicyName;
   uptimeMs: number;
   groups: Record<string, GroupStats>;
   source?: unknown;
@@ -68,6 +69,7 @@ export interface NodeApp {
 export function buildNodeApp(options: NodeAppOptions): NodeApp {
   const { self, picker } = options;
   const started = Date.now();
+  const policy = options.policy ?? "lru";
   const registry = createRegistry({
     peers: picker,
     ...(options.logger === undefined ? {} : { logger: options.logger }),
@@ -77,7 +79,7 @@ export function buildNodeApp(options: NodeAppOptions): NodeApp {
       name,
       getter: options.getter,
       maxBytes: options.cacheBytes,
-      ...(options.cacheFactory === undefined ? {} : { cacheFactory: options.cacheFactory }),
+      cacheFactory: cacheFactory(policy),
       ...(options.hotCacheFraction === undefined
         ? {}
         : { hotCacheFraction: options.hotCacheFraction }),
@@ -90,6 +92,7 @@ export function buildNodeApp(options: NodeAppOptions): NodeApp {
     const s: NodeStats = {
       id: self,
       peers: picker.peers(),
+      policy,
       uptimeMs: Date.now() - started,
       groups: registry.stats(),
     };

@@ -67,6 +67,7 @@ test("bad input is refused with a clear message", () => {
     [["--peers", "localhost"], /want host:port/],
     [["--source", "http"], /needs --origin-url/],
     [["--source", "s3"], /unknown --source/],
+    [["--policy", "mru"], /unknown --policy "mru": use lru, fifo, lfu, arc/],
     [["--cache-bytes", "lots"], /invalid size/],
     [["--groups", " , "], /at least one group/],
     [["--hot-cache-fraction", "2"], /hot-cache-fraction/],

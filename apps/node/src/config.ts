@@ -11,6 +11,7 @@ import {
   readOptions,
   usage,
 } from "@geecache/cli";
+import { isPolicyName, type PolicyName, policyNames } from "@geecache/policies";
 
 /** nodeOptionSpecs are the node's flags, their environment variables and defaults. */
 export const nodeOptionSpecs = {
@@ -61,7 +62,12 @@ export const nodeOptionSpecs = {
     arg: "<size>",
     help: "cache budget of each group (e.g. 64MiB)",
   },
-  policy: { env: "GEECACHE_POLICY", default: "lru", arg: "<name>", help: "eviction policy" },
+  policy: {
+    env: "GEECACHE_POLICY",
+    default: "lru",
+    arg: "<name>",
+    help: `eviction policy: ${policyNames.join(", ")}`,
+  },
   "hot-cache-fraction": {
     env: "GEECACHE_HOT_CACHE_FRACTION",
     arg: "<0..1>",
@@ -118,7 +124,7 @@ export interface NodeConfig {
   discovery?: { etcd: EtcdConfig; id: string; weight: number; leaseTtlSec: number };
   groups: string[];
   cacheBytes: number;
-  policy: string;
+  policy: PolicyName;
   hotCacheFraction?: number;
   source:
     | { kind: "demo"; delayMs: number }
@@ -202,6 +208,13 @@ export function parseNodeConfig(
     };
   } else throw new TypeError(`unknown --source ${JSON.stringify(v.source)}: use demo or http`);
 
+  if (!isPolicyName(v.policy)) {
+    throw new TypeError(
+      `unknown --policy ${JSON.stringify(v.policy)}: use ${policyNames.join(", ")}`,
+    );
+  }
+  const policy = v.policy;
+
   return {
     host,
     port,
@@ -210,7 +223,7 @@ export function parseNodeConfig(
     ...(discovery === undefined ? {} : { discovery }),
     groups,
     cacheBytes,
-    policy: v.policy!,
+    policy,
     ...(hotCacheFraction === undefined ? {} : { hotCacheFraction }),
     source,
     peerTimeoutMs: parseDuration(v["peer-timeout"]!),

@@ -1,11 +1,7 @@
 // The cache node's command line: flags and environment, listen, membership, signals.
 import { readFileSync } from "node:fs";
-import type { CacheFactory, GetterFunc } from "@geecache/core";
+import type { GetterFunc } from "@geecache/core";
 import { createEtcdDiscovery } from "@geecache/discovery-etcd";
-
-// Until @geecache/policies lands, only core's default policy (LRU) is offered.
-const policyNames = ["lru"];
-
 import { createConnectPeerPicker, startCacheServer } from "@geecache/transport-connect";
 import { pino } from "pino";
 import { buildNodeApp } from "./build-app.ts";
@@ -17,9 +13,6 @@ import { etcdMembership, type Membership, staticMembership } from "./membership.
 let config: ReturnType<typeof parseNodeConfig>;
 try {
   config = parseNodeConfig(process.argv.slice(2), process.env);
-  if (config !== undefined && !(policyNames as readonly string[]).includes(config.policy)) {
-    throw new TypeError(`unknown --policy ${config.policy}: one of ${policyNames.join(", ")}`);
-  }
 } catch (err) {
   process.stderr.write(`geecache-node: ${(err as Error).message}\n\n${nodeUsage}\n`);
   process.exit(2);
@@ -46,7 +39,6 @@ if (cfg.source.kind === "demo") {
   sourceStats = () => ({ kind: "http" });
 }
 
-const cacheFactory: CacheFactory | undefined = undefined;
 const picker = createConnectPeerPicker({ self: cfg.advertise, timeoutMs: cfg.peerTimeoutMs });
 const app = buildNodeApp({
   self: cfg.advertise,
@@ -54,7 +46,7 @@ const app = buildNodeApp({
   cacheBytes: cfg.cacheBytes,
   getter,
   picker,
-  cacheFactory,
+  policy: cfg.policy,
   ...(cfg.hotCacheFraction === undefined ? {} : { hotCacheFraction: cfg.hotCacheFraction }),
   peerTimeoutMs: cfg.peerTimeoutMs,
   logger: logger.child({ component: "core" }),

@@ -22,7 +22,7 @@ let ownerOf: (key: string) => string;
 
 before(async () => {
   cluster = await startCluster({
-    nodeArgs: ["--groups", "scores,burst,spread", "--demo-delay", "300ms"],
+    nodeArgs: ["--groups", "scores,burst,spread", "--demo-delay", "300ms", "--policy", "arc"],
     gatewayArgs: ["--timeout", "2s"],
   });
   const ring = createRingPeerPicker({
@@ -70,6 +70,8 @@ test("every key of the demo table answers through the gateway, loaded once in th
   // The keys spread over more than one owner (else the test above proves little).
   const owners = new Set([...Object.keys(table), "Blob"].map(ownerOf));
   assert.ok(owners.size >= 2, `owners: ${[...owners].join(", ")}`);
+  // The nodes run the --policy they were given (ARC here; LRU is the default).
+  for (const a of cluster.addresses) assert.equal((await nodeStats(a)).policy, "arc", a);
 });
 
 test("200 concurrent requests for one cold key through the gateway cost one load", async () => {

@@ -1,0 +1,58 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { createRingPeerPicker, type PeerGetter } from "@geecache/core";
+import type { PolicyName } from "@geecache/policies";
+import { buildNodeApp } from "./build-app.ts";
+
+// A one-node app whose main cache holds exactly two of the 10-byte entries below
+// (key "k1" is 2 bytes, each value 8), so the third distinct key evicts one.
+function oneNode(policy?: PolicyName) {
+  const loads: string[] = [];
+  const picker = createRingPeerPicker({
+    self: "127.0.0.1:1",
+    createPeer: (address): PeerGetter => ({
+      id: address,
+      get: () => Promise.reject(new Error("single-node test has no peers")),
+      close: async () => {},
+    }),
+  });
+  picker.setPeers(["127.0.0.1:1"]);
+  const app = buildNodeApp({
+    self: "127.0.0.1:1",
+    groups: ["g"],
+    cacheBytes: 20,
+    hotCacheFraction: 0,
+    getter: (key) => {
+      loads.push(key);
+      return { value: `value-${key}` };
+    },
+    picker,
+    ...(policy === undefined ? {} : { policy }),
+  });
+  const get = (key: string) => app.registry.mustGet("g").get(key);
+  return { app, get, loads };
+}
+
+// k1, k2, then a hit on k1, then k3: LRU evicts k2 (least recently used) and keeps k1; FIFO
+// evicts k1 (first in), whatever the hit.
+async function keepsHitKey(policy?: PolicyName): Promise<boolean> {
+  const { app, get, loads } = oneNode(policy);
+  for (const key of ["k1", "k2", "k1", "k3"]) await get(key);
+  assert.deepEqual(loads, ["k1", "k2", "k3"]);
+  await get("k1");
+  await app.close();
+  return loads.length === 3;
+}
+
+test("the node's groups evict by the configured policy, LRU by default", async () => {
+  assert.equal(await keepsHitKey(), true);
+  assert.equal(await keepsHitKey("lru"), true);
+  assert.equal(await keepsHitKey("fifo"), false);
+});
+
+test("/stats names the policy", async () => {
+  const { app } = oneNode("arc");
+  assert.equal(app.stats().policy, "arc");
+  assert.equal(oneNode().app.stats().policy, "lru");
+  await app.close();
+});
