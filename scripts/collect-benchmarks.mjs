@@ -5,7 +5,17 @@ import { join } from "node:path";
 
 const root = new URL("..", import.meta.url).pathname;
 const dir = join(root, "bench-results");
-const order = ["lru", "consistenthash", "core", "policies-speed", "policies-hitratio", "cluster"];
+const order = [
+  "lru",
+  "consistenthash",
+  "core",
+  "transport-connect",
+  "discovery-etcd",
+  "cluster",
+  "policies-speed",
+  "policies-hitratio",
+  "policies-hitratio-p12",
+];
 
 const files = (await readdir(dir)).filter((f) => f.endsWith(".md"));
 const rank = (f) => {

@@ -176,3 +176,20 @@ test("GET /healthz", async () => {
   const res = await gateway([node("a:1", serve)]).inject("/healthz");
   assert.deepEqual(res.json(), { status: "ok", nodes: 1 });
 });
+
+test("--access-log off drops the per-request log lines, and only them", async () => {
+  const logged = async (accessLog: boolean) => {
+    const lines: string[] = [];
+    const app = gateway([node("a:1", serve), node("b:2", refuse)], {
+      accessLog,
+      logger: { level: "info", stream: { write: (line: string) => void lines.push(line) } },
+    });
+    assert.equal((await app.inject("/api?key=Tom")).statusCode, 200);
+    await app.close();
+    return lines.map((l) => (JSON.parse(l) as { msg: string }).msg);
+  };
+  const on = await logged(true);
+  assert.ok(on.includes("incoming request") && on.includes("request completed"), on.join("|"));
+  const off = await logged(false);
+  assert.ok(!off.includes("incoming request") && !off.includes("request completed"), off.join("|"));
+});

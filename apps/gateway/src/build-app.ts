@@ -1,6 +1,6 @@
 import { isUtf8 } from "node:buffer";
 import { GeeCacheError, type PeerGetResponse, type PeerGetter } from "@geecache/core";
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
+import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from "fastify";
 import { toErrorReply } from "./errors.ts";
 
 /**
@@ -72,7 +72,9 @@ export function buildGateway(options: GatewayOptions): FastifyInstance {
       ? { logger: options.logger ?? false }
       : { loggerInstance: options.loggerInstance }),
     return503OnClosing: true,
-    disableRequestLogging: options.accessLog === false,
+    ...(options.accessLog === false
+      ? { logController: new LogController({ disableRequestLogging: true }) }
+      : {}),
     // fastify's default silently drops unknown query parameters; a typo such as ?grup= should be
     // a 400, not a lookup in the default group.
     ajv: { customOptions: { removeAdditional: false } },
