@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { parseBytes, parseDuration } from "./options.ts";
+import { parseBytes, parseDuration, readOptions } from "./options.ts";
 
 test("parseDuration", () => {
   const cases: [string, number][] = [
@@ -32,4 +32,27 @@ test("parseBytes", () => {
   for (const bad of ["", "MiB", "-1", "5 parsecs", "1e6"]) {
     assert.throws(() => parseBytes(bad), RangeError, bad);
   }
+});
+
+test("readOptions: flag over env over default; a leading -- (from pnpm start --) is skipped", () => {
+  const specs = {
+    port: { env: "PORT", default: "8001", arg: "<port>", help: "port" },
+    host: { env: "HOST", default: "127.0.0.1", arg: "<host>", help: "host" },
+    peers: { arg: "<a,b>", help: "peers" },
+  };
+  const env = { PORT: "9000", HOST: "" };
+  for (const argv of [
+    ["--port", "8002"],
+    ["--", "--port", "8002"],
+  ]) {
+    const { help, values } = readOptions(specs, argv, env);
+    assert.equal(help, false);
+    assert.deepEqual(values, { port: "8002", host: "127.0.0.1", peers: undefined }, argv.join(" "));
+  }
+  assert.equal(readOptions(specs, [], env).values.port, "9000");
+  assert.equal(readOptions(specs, ["--", "-h"], env).help, true);
+  assert.throws(() => readOptions(specs, ["--nope", "1"], env), TypeError);
+  assert.throws(() => readOptions(specs, ["extra"], env), TypeError);
+  // Only a leading "--" is skipped; a second one still ends the options.
+  assert.throws(() => readOptions(specs, ["--", "--", "--port", "1"], env), TypeError);
 });

@@ -72,9 +72,12 @@ export function readOptions<K extends string>(
     help: { type: "boolean", short: "h" },
   };
   for (const name of Object.keys(specs)) options[name] = { type: "string" };
+  // `pnpm --filter node start -- --port 8002` hands the script a leading "--", which would
+  // otherwise end option parsing and turn every flag into a refused positional.
+  const args = argv[0] === "--" ? argv.slice(1) : [...argv];
   let parsed: ReturnType<typeof parseArgs>;
   try {
-    parsed = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false });
+    parsed = parseArgs({ args, options, strict: true, allowPositionals: false });
   } catch (err) {
     throw new TypeError((err as Error).message);
   }
