@@ -103,10 +103,12 @@ test("not found and unknown group are 404, with their codes", async () => {
   const app = gateway([node("a:1", serve)]);
   const missing = await app.inject("/api?key=nobody");
   assert.equal(missing.statusCode, 404);
-  assert.deepEqual(missing.json(), { error: { code: "NOT_FOUND", message: "nobody not found" } });
+  assert.deepEqual(missing.json(), {
+    error: { code: "NOT_FOUND", message: 'key "nobody" not found in group "scores"' },
+  });
   const group = await app.inject("/api?key=Tom&group=nope");
   assert.equal(group.statusCode, 404);
-  assert.equal(group.json().error.code, "UNKNOWN_GROUP");
+  assert.deepEqual(group.json(), { error: { code: "UNKNOWN_GROUP", message: 'no group "nope"' } });
   const route = await app.inject("/nowhere");
   assert.equal(route.statusCode, 404);
   assert.equal(route.json().error.code, "ROUTE_NOT_FOUND");

@@ -162,6 +162,20 @@ export function buildGateway(options: GatewayOptions): FastifyInstance {
           });
         }
         const e = GeeCacheError.from(err);
+        // The client's answer names its key and group, not the node that knew (or the node's
+        // own wording); the cause keeps that for the logs.
+        if (e.code === "NOT_FOUND") {
+          throw new GeeCacheError(
+            "NOT_FOUND",
+            `key ${JSON.stringify(key)} not found in group ${JSON.stringify(group)}`,
+            { cause: e },
+          );
+        }
+        if (e.code === "UNKNOWN_GROUP") {
+          throw new GeeCacheError("UNKNOWN_GROUP", `no group ${JSON.stringify(group)}`, {
+            cause: e,
+          });
+        }
         if (e.code !== "UNAVAILABLE") throw e;
         log.warn(
           { node: peer.id, key, group, err: e.message },
