@@ -284,6 +284,41 @@ describe("Group with a RingPeerPicker", () => {
     assert.equal(created.get("n:30")!.calls.length, 1);
   });
 
+  it("stops waiting on a peer that hangs: after 3 timeouts its keys load here at once", async () => {
+    const hung = fakePeer(
+      "n:10",
+      (_req, signal) =>
+        new Promise((_resolve, reject) => {
+          signal?.addEventListener("abort", () => reject(signal.reason));
+        }),
+    );
+    const peers = createRingPeerPicker({
+      self: "n:20",
+      replicas: 1,
+      hash: (s) => Number(/(\d+)(#0)?$/.exec(s)?.[1] ?? 0),
+      createPeer: () => hung,
+    });
+    peers.setPeers(["n:10", "n:20"]);
+    const registry = createRegistry({ peers });
+    const group = registry.newGroup({
+      name: "g",
+      maxBytes: 1000,
+      peerTimeoutMs: 20,
+      getter: (key) => `local:${key}`,
+    });
+    // n:10 owns k1..k10; each of the first three waits out the peer deadline, then loads here.
+    for (const key of ["k1", "k2", "k3"])
+      assert.equal((await group.get(key)).toString(), `local:${key}`);
+    assert.equal(hung.calls.length, 3);
+    assert.deepEqual(peers.downPeers(), ["n:10"]);
+    for (const key of ["k4", "k5", "k6"])
+      assert.equal((await group.get(key)).toString(), `local:${key}`);
+    assert.equal(hung.calls.length, 3, "a peer out of use is not asked");
+    const s = group.stats();
+    assert.equal(s.peerErrors, 3);
+    assert.equal(s.localLoads, 6);
+  });
+
   it("logs a peer failure at debug level through the registry's logger", async () => {
     const lines: { obj: object; msg?: string }[] = [];
     const log = (obj: object, msg?: string) => lines.push({ obj, msg });

@@ -24,6 +24,12 @@ export interface PeerGetter {
   get(request: PeerGetRequest, options?: { signal?: AbortSignal }): Promise<PeerGetResponse>;
   /** Releases pooled connections; called when the peer leaves the ring. */
   close?(): Promise<void>;
+  /**
+   * probe makes a cheap call that resolves when the peer answers, with the transport's deadline.
+   * A ring uses it to test a peer it took out of use in the background, so no user request pays
+   * for a peer that is still down; without it, one request is let through as the test.
+   */
+  probe?(): Promise<void>;
 }
 
 /**

@@ -120,4 +120,227 @@ describe("RingPeerPicker", () => {
     }
     for (const n of owners.values()) assert.ok(n > 600 && n < 1400, `uneven: ${[...owners]}`);
   });
+
+  describe("breaker", () => {
+    // n:10 owns k5; its answers are scripted per call.
+    function breakerSetup(breaker?: { failures?: number; cooldownMs?: number } | false) {
+      let clock = 0;
+      let answer: () => Promise<{ value: Uint8Array }> = () =>
+        Promise.reject(new GeeCacheError("UNAVAILABLE", "refused"));
+      const created: FakePeer[] = [];
+      const warnings: object[] = [];
+      const picker = createRingPeerPicker({
+        self: "n:20",
+        replicas: 1,
+        hash,
+        now: () => clock,
+        ...(breaker === undefined ? {} : { breaker }),
+        logger: {
+          debug() {},
+          info() {},
+          warn: (obj) => warnings.push(obj),
+          error() {},
+        },
+        createPeer: (address) => {
+          const p = fakePeer(address, () => answer());
+          created.push(p);
+          return p;
+        },
+      });
+      picker.setPeers(["n:10", "n:20", "n:30"]);
+      const call = (key = "k5") => {
+        const peer = picker.pickPeer(key);
+        return peer === undefined
+          ? "skipped"
+          : peer.get({ group: "g", key }).then(
+              () => "ok",
+              () => "failed",
+            );
+      };
+      return {
+        picker,
+        created,
+        warnings,
+        call,
+        advance: (ms: number) => {
+          clock += ms;
+        },
+        answerWith: (f: typeof answer) => {
+          answer = f;
+        },
+      };
+    }
+    const ok = () => Promise.resolve({ value: new Uint8Array(1) });
+
+    it("skips a peer after 3 failures in a row, probes it once per cooldown, and takes it back", async () => {
+      const b = breakerSetup();
+      for (let i = 0; i < 3; i++) assert.equal(await b.call(), "failed");
+      assert.deepEqual(b.picker.downPeers(), ["n:10"]);
+      assert.equal(b.warnings.length, 1);
+      assert.equal(await b.call(), "skipped");
+      // The gateway's list puts it after the others.
+      assert.deepEqual(
+        b.picker.pickPeers("k5", 2).map((p) => p.id),
+        ["n:30", "n:10"],
+      );
+      b.advance(999);
+      assert.equal(await b.call(), "skipped");
+      b.advance(1);
+      // Cooldown over: one probe goes out; a second caller meanwhile is still skipped.
+      const probe = b.picker.pickPeer("k5");
+      assert.equal(probe?.id, "n:10");
+      assert.equal(await b.call(), "skipped");
+      await probe!.get({ group: "g", key: "k5" }).catch(() => {});
+      // The probe failed: twice the cooldown.
+      b.advance(1_999);
+      assert.equal(await b.call(), "skipped");
+      b.advance(1);
+      b.answerWith(ok);
+      assert.equal(await b.call(), "ok");
+      assert.deepEqual(b.picker.downPeers(), []);
+      assert.equal(await b.call(), "ok");
+      assert.equal(b.created[0]!.calls.length, 3 + 1 + 2);
+    });
+
+    it("counts only the peer's failures: an answer resets, a caller's cancel is not judged", async () => {
+      const b = breakerSetup();
+      const fail = () => Promise.reject(new GeeCacheError("UNAVAILABLE", "refused"));
+      const outcomes: (() => Promise<{ value: Uint8Array }>)[] = [
+        fail,
+        fail,
+        () => Promise.reject(new GeeCacheError("NOT_FOUND", "no such key")),
+        fail,
+        fail,
+        () => Promise.reject(new GeeCacheError("LOAD_FAILED", "its source failed")),
+        fail,
+        fail,
+      ];
+      for (const f of outcomes) {
+        b.answerWith(f);
+        await b.call();
+      }
+      assert.deepEqual(b.picker.downPeers(), []);
+      // Cancelled by the caller: not a failure, whatever the peer reports.
+      b.answerWith(() => Promise.reject(new GeeCacheError("CANCELED", "canceled")));
+      const cancel = new AbortController();
+      cancel.abort(new GeeCacheError("CANCELED", "client went away"));
+      await b.picker
+        .pickPeer("k5")!
+        .get({ group: "g", key: "k5" }, { signal: cancel.signal })
+        .catch(() => {});
+      assert.deepEqual(b.picker.downPeers(), []);
+      // Out of time counts, whether the deadline was the caller's or the transport's.
+      const late = new AbortController();
+      late.abort(new GeeCacheError("DEADLINE_EXCEEDED", "peer deadline"));
+      await b.picker
+        .pickPeer("k5")!
+        .get({ group: "g", key: "k5" }, { signal: late.signal })
+        .catch(() => {});
+      assert.deepEqual(b.picker.downPeers(), ["n:10"]);
+    });
+
+    it("does not stretch the cooldown for calls that were already out when the peer went down", async () => {
+      const b = breakerSetup();
+      const pending: ((e: Error) => void)[] = [];
+      b.answerWith(() => new Promise((_resolve, reject) => pending.push(reject)));
+      const out = Array.from({ length: 6 }, () => b.call());
+      for (const reject of pending) reject(new GeeCacheError("DEADLINE_EXCEEDED", "slow"));
+      assert.deepEqual(await Promise.all(out), Array(6).fill("failed"));
+      b.advance(1_000);
+      b.answerWith(ok);
+      assert.equal(await b.call(), "ok");
+    });
+
+    it("forgets a peer that leaves, and can be turned off", async () => {
+      const b = breakerSetup();
+      for (let i = 0; i < 3; i++) await b.call();
+      assert.deepEqual(b.picker.downPeers(), ["n:10"]);
+      b.picker.setPeers(["n:20", "n:30"]);
+      b.picker.setPeers(["n:10", "n:20", "n:30"]);
+      assert.deepEqual(b.picker.downPeers(), []);
+      assert.equal(await b.call(), "failed");
+
+      const off = breakerSetup(false);
+      for (let i = 0; i < 10; i++) assert.equal(await off.call(), "failed");
+      assert.deepEqual(off.picker.downPeers(), []);
+      const one = breakerSetup({ failures: 1, cooldownMs: 50 });
+      assert.equal(await one.call(), "failed");
+      assert.equal(await one.call(), "skipped");
+    });
+
+    it("hands out the transport's getter with everything it offers besides get", async () => {
+      const b = breakerSetup();
+      const picked = b.picker.pickPeer("k5") as FakePeer;
+      assert.equal(picked.id, "n:10");
+      assert.equal(picked.calls, b.created[0]!.calls);
+      await picked.close?.();
+      assert.equal(b.created[0]!.closed, 1);
+    });
+
+    it("tests a peer that can be probed in the background: no user call goes to it until it answers", async () => {
+      let healthy = false;
+      const pending: (() => void)[] = [];
+      const peer = fakePeer("n:10", () =>
+        Promise.reject(new GeeCacheError("UNAVAILABLE", "refused")),
+      );
+      const picker = createRingPeerPicker({
+        self: "n:20",
+        replicas: 1,
+        hash,
+        breaker: { cooldownMs: 5, maxCooldownMs: 20 },
+        createPeer: () => ({
+          ...peer,
+          get: peer.get,
+          // A probe answers when the test lets it: fail while unhealthy.
+          probe: () =>
+            healthy
+              ? Promise.resolve()
+              : new Promise<void>((_resolve, reject) =>
+                  pending.push(() => reject(new GeeCacheError("UNAVAILABLE", "refused"))),
+                ),
+        }),
+      });
+      picker.setPeers(["n:10", "n:20"]);
+      const until = async (cond: () => boolean) => {
+        for (let i = 0; i < 500 && !cond(); i++) await new Promise((r) => setTimeout(r, 2));
+        assert.ok(cond());
+      };
+      for (let i = 0; i < 3; i++) {
+        await picker
+          .pickPeer("k5")!
+          .get({ group: "g", key: "k5" })
+          .catch(() => {});
+      }
+      assert.deepEqual(picker.downPeers(), ["n:10"]);
+      // The cooldown is over and the probe is out: user calls still do not go to the peer.
+      await until(() => pending.length === 1);
+      assert.equal(picker.pickPeer("k5"), undefined);
+      assert.deepEqual(picker.downPeers(), ["n:10"]);
+      pending[0]!();
+      await until(() => pending.length === 2);
+      assert.equal(picker.pickPeer("k5"), undefined);
+      healthy = true;
+      pending[1]!();
+      // The next probe succeeds and the peer is back.
+      await until(() => picker.downPeers().length === 0);
+      assert.equal(picker.pickPeer("k5")?.id, "n:10");
+      assert.equal(peer.calls.length, 3);
+      await picker.close();
+    });
+
+    it("refuses bad breaker options", () => {
+      for (const breaker of [
+        { failures: 0 },
+        { failures: 1.5 },
+        { cooldownMs: 0 },
+        { cooldownMs: 10, maxCooldownMs: 5 },
+      ]) {
+        assert.throws(
+          () => createRingPeerPicker({ createPeer: (a) => fakePeer(a), breaker }),
+          (e: unknown) => e instanceof GeeCacheError && e.code === "INVALID_ARGUMENT",
+          JSON.stringify(breaker),
+        );
+      }
+    });
+  });
 });

@@ -1,6 +1,8 @@
 import type { HashFunction } from "@geecache/consistenthash";
 import { createHashRing } from "@geecache/consistenthash";
 import { GeeCacheError } from "./errors.ts";
+import type { Logger } from "./logger.ts";
+import { createPeerBreaker, outcomeOf, type PeerBreakerOptions } from "./peer-breaker.ts";
 import type { Member, PeerGetter, PeerPicker } from "./peers.ts";
 
 /** RingPeerPickerOptions configure createRingPeerPicker. */
@@ -16,6 +18,18 @@ export interface RingPeerPickerOptions {
   replicas?: number;
   /** hash is the ring's hash function (tests inject one). Default: the ring's (FNV-1a 32). */
   hash?: HashFunction;
+  /**
+   * breaker stops asking a peer that keeps failing (unreachable, out of time, broken): after 3
+   * failures in a row it is out of use (pickPeer returns undefined, so the key loads locally;
+   * pickPeers lists it last) for a cooldown of 1 s, then it is probed: in the background with
+   * the getter's `probe` when it has one, else by letting one call through. Each failed probe
+   * doubles the cooldown, up to 30 s; a success puts the peer back. `false` turns this off.
+   */
+  breaker?: PeerBreakerOptions | false;
+  /** now is the clock of the breaker (tests inject one). Default: Date.now. */
+  now?: () => number;
+  /** logger hears when a peer is taken out of use and when it is back. */
+  logger?: Logger;
 }
 
 /**
@@ -30,12 +44,17 @@ export interface RingPeerPicker extends PeerPicker {
    * closed.
    */
   setPeers(members: Iterable<string | Member>): void;
-  /** pickPeers returns up to n PeerGetters for key in ring order, the owner first, skipping self. */
+  /**
+   * pickPeers returns up to n PeerGetters for key in ring order, the owner first, skipping self;
+   * peers the breaker has taken out of use come after the others.
+   */
   pickPeers(key: string, n: number): PeerGetter[];
   /** ownerOf returns the address owning key (possibly self), or undefined with no members. */
   ownerOf(key: string): string | undefined;
   /** peers lists the member addresses, sorted (self included if it is a member). */
   peers(): string[];
+  /** downPeers lists the members the breaker has taken out of use, sorted. */
+  downPeers(): string[];
   /** close closes every PeerGetter and empties the ring. */
   close(): Promise<void>;
 }
@@ -45,7 +64,38 @@ export function createRingPeerPicker(options: RingPeerPickerOptions): RingPeerPi
   if (typeof options?.createPeer !== "function") {
     throw new GeeCacheError("INVALID_ARGUMENT", "createRingPeerPicker needs a createPeer function");
   }
-  const { self, createPeer } = options;
+  const { self } = options;
+  const breaker =
+    options.breaker === false
+      ? undefined
+      : createPeerBreaker(options.breaker ?? {}, options.now, options.logger, (id) => {
+          const peer = getters.get(id);
+          return peer?.probe === undefined ? undefined : () => peer.probe!();
+        });
+  // Every call's outcome reaches the breaker, whoever picked the peer. A proxy, not a new
+  // object, so whatever else the transport's getter offers (a PeerClient's stats, say) stays.
+  const createPeer = (address: string): PeerGetter => {
+    const peer = options.createPeer(address);
+    if (breaker === undefined) return peer;
+    const get: PeerGetter["get"] = (request, callOptions) =>
+      peer.get(request, callOptions).then(
+        (res) => {
+          breaker.record(address, "ok");
+          return res;
+        },
+        (err: unknown) => {
+          breaker.record(address, outcomeOf(err, callOptions?.signal));
+          throw err;
+        },
+      );
+    return new Proxy(peer, {
+      get(target, prop) {
+        if (prop === "get") return get;
+        const value: unknown = Reflect.get(target, prop, target);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+  };
   let ring = createHashRing({ replicas: options.replicas, hash: options.hash });
   let getters = new Map<string, PeerGetter>();
 
@@ -61,19 +111,25 @@ export function createRingPeerPicker(options: RingPeerPickerOptions): RingPeerPi
     pickPeer(key) {
       const owner = ring.get(key);
       if (owner === undefined || owner === self) return undefined;
+      // A peer out of use: load here, as groupcache does when a peer fails.
+      if (breaker !== undefined && !breaker.allow(owner)) return undefined;
       return getters.get(owner);
     },
     pickPeers(key, n) {
-      const out: PeerGetter[] = [];
+      const up: PeerGetter[] = [];
+      const down: PeerGetter[] = [];
       for (const id of ring.getN(key, self === undefined ? n : n + 1)) {
         if (id === self) continue;
         const g = getters.get(id);
-        if (g !== undefined && out.length < n) out.push(g);
+        if (g === undefined) continue;
+        if (breaker?.isDown(id)) down.push(g);
+        else up.push(g);
       }
-      return out;
+      return up.concat(down).slice(0, n);
     },
     ownerOf: (key) => ring.get(key),
     peers: () => ring.nodes(),
+    downPeers: () => breaker?.down() ?? [],
     setPeers(members) {
       const nodes: { id: string; weight?: number }[] = [];
       for (const m of members) {
@@ -97,7 +153,9 @@ export function createRingPeerPicker(options: RingPeerPickerOptions): RingPeerPi
         if (id === self || nextGetters.has(id)) continue;
         nextGetters.set(id, getters.get(id) ?? createPeer(id));
       }
-      const removed = [...getters].filter(([id]) => !nextGetters.has(id)).map(([, g]) => g);
+      const gone = [...getters].filter(([id]) => !nextGetters.has(id));
+      for (const [id] of gone) breaker?.forget(id);
+      const removed = gone.map(([, g]) => g);
       ring = next;
       getters = nextGetters;
       // Closing is best effort and in the background: in-flight calls on a removed peer finish
@@ -105,6 +163,7 @@ export function createRingPeerPicker(options: RingPeerPickerOptions): RingPeerPi
       void closeAll(removed);
     },
     close() {
+      breaker?.close();
       const all = [...getters.values()];
       getters = new Map();
       ring = createHashRing({ replicas: options.replicas, hash: options.hash });
