@@ -59,6 +59,7 @@ describe("createPeerClient against peers that cannot answer", () => {
       await codeOf(peer.get({ group: "g", key: "k" }, { timeoutMs: 50 })),
       "DEADLINE_EXCEEDED",
     );
+    assert.equal(await codeOf(peer.probe({ timeoutMs: 50 })), "DEADLINE_EXCEEDED");
     await peer.close();
     for (const socket of sockets) socket.destroy();
     await close(silent);
@@ -71,11 +72,14 @@ describe("createPeerClient against peers that cannot answer", () => {
     const { port } = first.address;
     const peer = createPeerClient(`127.0.0.1:${port}`, { timeoutMs: 60_000 });
     assert.equal(new TextDecoder().decode((await peer.get({ group: "g", key: "a" })).value), "v-a");
+    assert.equal(await codeOf(peer.probe()), "resolved");
     await first.close({ graceMs: 0 });
     const started = performance.now();
     assert.equal(await codeOf(peer.get({ group: "g", key: "b" })), "UNAVAILABLE");
     assert.ok(performance.now() - started < 5_000, "no waiting out the deadline");
+    assert.equal(await codeOf(peer.probe()), "UNAVAILABLE");
     const second = await startCacheServer({ registry, port });
+    assert.equal(await codeOf(peer.probe()), "resolved");
     assert.equal(new TextDecoder().decode((await peer.get({ group: "g", key: "c" })).value), "v-c");
     await peer.close();
     await second.close();

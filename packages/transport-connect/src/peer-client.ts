@@ -8,6 +8,7 @@ import {
   type PeerGetter,
 } from "@geecache/core";
 import { CacheService } from "@geecache/proto";
+import { Health, HealthCheckResponse_ServingStatus as ServingStatus } from "@geecache/proto/health";
 import { fromConnectError } from "./error-codes.ts";
 
 /** PeerClientOptions configure createPeerClient. */
@@ -60,6 +61,11 @@ export interface PeerClient extends PeerGetter {
   get(request: PeerGetRequest, options?: PeerCallOptions): Promise<PeerGetResponse>;
   /** stats fetches the node's id and per-group stats. Errors as for get. */
   stats(options?: Omit<PeerCallOptions, "forwarded">): Promise<NodeStats>;
+  /**
+   * probe asks the node's grpc.health.v1 service whether it serves: it resolves on SERVING and
+   * rejects with UNAVAILABLE otherwise (down, or draining before shutdown).
+   */
+  probe(options?: Omit<PeerCallOptions, "forwarded">): Promise<void>;
   /** close ends the pooled connection and fails calls still open; later calls fail UNAVAILABLE. */
   close(): Promise<void>;
 }
@@ -76,10 +82,9 @@ export function createPeerClient(address: string, options: PeerClientOptions = {
     idleConnectionTimeoutMs: options.idleConnectionTimeoutMs ?? 5 * 60_000,
     ...(options.pingIntervalMs === undefined ? {} : { pingIntervalMs: options.pingIntervalMs }),
   });
-  const client = createClient(
-    CacheService,
-    createGrpcTransport({ baseUrl, sessionManager, defaultTimeoutMs: timeoutMs }),
-  );
+  const transport = createGrpcTransport({ baseUrl, sessionManager, defaultTimeoutMs: timeoutMs });
+  const client = createClient(CacheService, transport);
+  const health = createClient(Health, transport);
   let closed = false;
 
   const checkOpen = () => {
@@ -120,6 +125,22 @@ export function createPeerClient(address: string, options: PeerClientOptions = {
         return { nodeId: response.nodeId, groups: response.groups };
       } catch (reason) {
         throw callError(reason, callOptions.signal);
+      }
+    },
+    async probe(callOptions = {}) {
+      checkOpen();
+      let status: ServingStatus;
+      try {
+        const response = await health.check(
+          { service: CacheService.typeName },
+          { signal: callOptions.signal, timeoutMs: callOptions.timeoutMs ?? timeoutMs },
+        );
+        status = response.status;
+      } catch (reason) {
+        throw callError(reason, callOptions.signal);
+      }
+      if (status !== ServingStatus.SERVING) {
+        throw new GeeCacheError("UNAVAILABLE", `peer ${address}: ${ServingStatus[status]}`);
       }
     },
     async close() {

@@ -1,4 +1,8 @@
-import { createRingPeerPicker, type RingPeerPicker } from "@geecache/core";
+import {
+  createRingPeerPicker,
+  type RingPeerPicker,
+  type RingPeerPickerOptions,
+} from "@geecache/core";
 import { createPeerClient, type PeerClient, type PeerClientOptions } from "./peer-client.ts";
 
 /** ConnectPeerPickerOptions configure createConnectPeerPicker. */
@@ -10,6 +14,10 @@ export interface ConnectPeerPickerOptions extends PeerClientOptions {
   self?: string;
   /** Virtual nodes per peer on the ring; core's default when omitted. Same on every node. */
   replicas?: number;
+  /** How a peer that keeps failing is taken out of use for a while (core's defaults), or false. */
+  breaker?: RingPeerPickerOptions["breaker"];
+  /** Hears when a peer is taken out of use and when it is back. */
+  logger?: RingPeerPickerOptions["logger"];
 }
 
 /**
@@ -31,18 +39,21 @@ export interface ConnectPeerPicker extends RingPeerPicker {
  * clients of addresses that stay are kept, those of addresses that left are closed.
  */
 export function createConnectPeerPicker(options: ConnectPeerPickerOptions = {}): ConnectPeerPicker {
-  const { self, replicas, ...clientOptions } = options;
+  const { self, replicas, breaker, logger, ...clientOptions } = options;
   // Mirrors the ring's live clients so client(address) can answer; core creates and closes them.
   const clients = new Map<string, PeerClient>();
   const ring = createRingPeerPicker({
     self,
     replicas,
+    ...(breaker === undefined ? {} : { breaker }),
+    ...(logger === undefined ? {} : { logger }),
     createPeer: (address: string) => {
       const client = createPeerClient(address, clientOptions);
       const tracked: PeerClient = {
         id: client.id,
         get: (request, callOptions) => client.get(request, callOptions),
         stats: (callOptions) => client.stats(callOptions),
+        probe: (callOptions) => client.probe(callOptions),
         close: () => {
           if (clients.get(address) === tracked) clients.delete(address);
           return client.close();
@@ -60,6 +71,7 @@ export function createConnectPeerPicker(options: ConnectPeerPickerOptions = {}):
     setPeers: (members) => ring.setPeers(members),
     ownerOf: (key) => ring.ownerOf(key),
     peers: () => ring.peers(),
+    downPeers: () => ring.downPeers(),
     close: () => ring.close(),
   };
 }
