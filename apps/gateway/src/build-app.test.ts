@@ -42,7 +42,11 @@ const hang: Behaviour = (_req, signal) =>
 
 /** A ring of the given nodes where every key is owned by the first, then the second... */
 function ring(nodes: PeerGetter[]): GatewayRing {
-  return { pickPeers: (_key, n) => nodes.slice(0, n), peers: () => nodes.map((p) => p.id) };
+  return {
+    pickPeers: (_key, n) => nodes.slice(0, n),
+    peers: () => nodes.map((p) => p.id),
+    downPeers: () => [],
+  };
 }
 
 function gateway(nodes: PeerGetter[], extra: Partial<Parameters<typeof buildGateway>[0]> = {}) {
@@ -176,7 +180,7 @@ test("GET /api/stats reports every node, the unreachable ones as such", async ()
 
 test("GET /healthz", async () => {
   const res = await gateway([node("a:1", serve)]).inject("/healthz");
-  assert.deepEqual(res.json(), { status: "ok", nodes: 1 });
+  assert.deepEqual(res.json(), { status: "ok", nodes: 1, down: [] });
 });
 
 test("--access-log off drops the per-request log lines, and only them", async () => {

@@ -10,6 +10,8 @@ import { toErrorReply } from "./errors.ts";
 export interface GatewayRing {
   pickPeers(key: string, n: number): PeerGetter[];
   peers(): string[];
+  /** The nodes taken out of use for failing (they are asked last). */
+  downPeers(): string[];
 }
 
 /** GatewayOptions configure buildGateway. */
@@ -99,7 +101,11 @@ export function buildGateway(options: GatewayOptions): FastifyInstance {
     }),
   );
 
-  app.get("/healthz", async () => ({ status: "ok", nodes: ring.peers().length }));
+  app.get("/healthz", async () => ({
+    status: "ok",
+    nodes: ring.peers().length,
+    down: ring.downPeers(),
+  }));
 
   app.get<{ Querystring: { key: string; group?: string } }>(
     "/api",

@@ -27,12 +27,14 @@ const logger = pino({ level: cfg.logLevel, base: { service: "gateway" } });
 // /api/stats reuses the pooled connections of the data path.
 const clients = new Map<string, PeerClient>();
 const ring = createRingPeerPicker({
+  logger: logger.child({ component: "ring" }),
   createPeer(address) {
     const client = createPeerClient(address, { timeoutMs: cfg.timeoutMs });
     clients.set(address, client);
     return {
       id: client.id,
       get: (request, options) => client.get(request, options),
+      probe: () => client.probe(),
       async close() {
         clients.delete(address);
         await client.close();

@@ -37,6 +37,8 @@ export interface NodeAppOptions {
 export interface NodeStats {
   id: string;
   peers: string[];
+  /** Peers taken out of use for failing; their keys load here until a probe succeeds. */
+  downPeers: string[];
   policy: PolicyName;
   uptimeMs: number;
   groups: Record<string, GroupStats>;
@@ -92,6 +94,7 @@ export function buildNodeApp(options: NodeAppOptions): NodeApp {
     const s: NodeStats = {
       id: self,
       peers: picker.peers(),
+      downPeers: picker.downPeers(),
       policy,
       uptimeMs: Date.now() - started,
       groups: registry.stats(),

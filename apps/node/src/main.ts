@@ -39,7 +39,11 @@ if (cfg.source.kind === "demo") {
   sourceStats = () => ({ kind: "http" });
 }
 
-const picker = createConnectPeerPicker({ self: cfg.advertise, timeoutMs: cfg.peerTimeoutMs });
+const picker = createConnectPeerPicker({
+  self: cfg.advertise,
+  timeoutMs: cfg.peerTimeoutMs,
+  logger: logger.child({ component: "ring" }),
+});
 const app = buildNodeApp({
   self: cfg.advertise,
   groups: cfg.groups,

@@ -191,6 +191,56 @@ test("bad input to a node's RPC port gets Connect error codes, and the node stay
   assert.equal(health.status, 200);
 });
 
+test("a node that hangs (SIGSTOP) costs a few requests their deadline, then is skipped until it answers again", async () => {
+  const victim = cluster.addresses[1]!;
+  const survivor = cluster.addresses[0]!;
+  const victimProcess = cluster.nodes[1]!;
+  const keys = Array.from({ length: 400 }, (_, i) => `Stop${i}`).filter(
+    (k) => ownerOf(k) === victim,
+  );
+  assert.ok(keys.length >= 12);
+  victimProcess.child.kill("SIGSTOP");
+  try {
+    // Through the gateway: the owner first, whose calls now run out the gateway's deadline (504),
+    // until the breaker takes it out of use; then the next node answers (404: not in the table).
+    const statuses: number[] = [];
+    for (const key of keys.slice(0, 8)) statuses.push((await api(`/api?key=${key}`)).status);
+    assert.ok(statuses.filter((s) => s === 504).length <= 3, statuses.join(","));
+    assert.deepEqual(statuses.slice(3), [404, 404, 404, 404, 404], statuses.join(","));
+    const health = (await (await api("/healthz")).json()) as { down: string[] };
+    assert.deepEqual(health.down, [victim]);
+
+    // A node asked directly does the same: it waits out its peer deadline a few times, loading
+    // the keys itself, then stops asking the hung owner.
+    const get = (key: string) =>
+      fetch(
+        `http://${survivor}/geecache.v1.CacheService/Get?connect=v1&encoding=json&message=${encodeURIComponent(JSON.stringify({ group: "scores", key }))}`,
+        { signal: AbortSignal.timeout(10_000) },
+      );
+    for (const key of keys.slice(8, 12)) assert.equal((await get(key)).status, 404, key);
+    const stats = await nodeStats(survivor);
+    assert.deepEqual(stats.downPeers, [victim]);
+    assert.equal(stats.groups.scores!.peerErrors, 3);
+  } finally {
+    victimProcess.child.kill("SIGCONT");
+  }
+  // Back: the next background probe (the cooldown doubles per failed probe, so within seconds
+  // here; 30 s at most) finds it serving, and it is in use again, by the gateway and the node.
+  const downs = async () => [
+    ...((await (await api("/healthz")).json()) as { down: string[] }).down,
+    ...(await nodeStats(survivor)).downPeers,
+  ];
+  let down = await downs();
+  for (let i = 0; i < 140 && down.length > 0; i++) {
+    await new Promise((r) => setTimeout(r, 250));
+    down = await downs();
+  }
+  assert.deepEqual(down, []);
+  const before = (await nodeStats(victim)).groups.scores!.serverRequests as number;
+  assert.equal((await api(`/api?key=${keys[0]}`)).status, 404);
+  assert.equal((await nodeStats(victim)).groups.scores!.serverRequests, before + 1);
+});
+
 // Last: it kills a node.
 test("a node killed with SIGKILL: its keys fall back or answer 503 within the deadline; other keys keep working", async () => {
   const victim = cluster.addresses[2]!;

@@ -92,6 +92,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
 export interface NodeStatsBody {
   id: string;
   peers: string[];
+  downPeers: string[];
   policy: string;
   groups: Record<string, { loads?: number; localLoads?: number; [k: string]: unknown }>;
   source: { kind: string; loads: { byKey: Record<string, number>; missing: number } };
