@@ -11,8 +11,10 @@ function access<K>(cache: { get(k: K): unknown; set(k: K, v: number): boolean },
 describe("W-TinyLFU", () => {
   test("rejects a one-hit wonder instead of evicting a frequent entry", () => {
     const evicted: number[] = [];
+    // A fixed one-entry window: this is about admission, not the climber.
     const cache = createWTinyLFU<number, number>({
       maxEntries: 100,
+      adaptive: false,
       onEvicted: (k) => evicted.push(k),
     });
     for (let round = 0; round < 8; round++) for (let k = 0; k < 100; k++) access(cache, k);
@@ -78,6 +80,16 @@ describe("W-TinyLFU", () => {
     assert.equal(fixed.windowMax, 1);
     assert.ok(adaptive.windowMax > 10, `window ${adaptive.windowMax}`);
     assert.ok(adaptiveHits > 2 * fixedHits, `hits ${adaptiveHits} vs ${fixedHits}`);
+  });
+
+  test("the hill climber's first step grows a small window (from 1% there is nothing to shrink)", () => {
+    const cache = createWTinyLFU<number, number>({ maxEntries: 100 });
+    assert.equal(cache.windowMax, 1);
+    // One sample is 10 × capacity requests; all misses here.
+    for (let k = 0; k < 999; k++) cache.set(k, 1);
+    assert.equal(cache.windowMax, 1);
+    cache.set(999, 1);
+    assert.equal(cache.windowMax, 7, "a step of 6.25% of 100 entries, truncated");
   });
 
   test("the hill climber shrinks a large window when frequency pays", () => {

@@ -40,7 +40,8 @@ export interface WTinyLFUOptions<K, V> extends CacheOptions<K, V> {
  * The window's share adapts as in Caffeine: every 10 × capacity requests a hill climber compares
  * the sample's hit ratio with the previous one and moves the window by a step (6.25% of the
  * budget, decaying) in the direction that helped, so recency-heavy workloads get a large window
- * and frequency-heavy ones a small one (`adaptive: false` keeps it fixed). Unlike Caffeine the
+ * and frequency-heavy ones a small one (`adaptive: false` keeps it fixed). Its first step moves
+ * away from the nearer bound (Caffeine's always shrinks). Unlike Caffeine the
  * admission is deterministic (no random admission of warm candidates, which Caffeine adds
  * against hash flooding). A get that misses and the set of that key right after count as one
  * request.
@@ -91,7 +92,11 @@ export class WTinyLFUCache<K, V> extends PolicyCache<K, V> {
     this.#hash = hash ?? createKeyHasher();
     this.#sizedByEntries = Number.isFinite(this.maxEntries);
     this.#sketch = new FrequencySketch(this.#sizedByEntries ? this.maxEntries : 256);
-    this.#step = -STEP_RATIO * c;
+    // Caffeine's first step shrinks the window; from a 1% window there is almost nothing to
+    // shrink, so that first sample was wasted against the bound, and on large caches, which see
+    // few samples, the window stayed small where recency pays (OLTP at 10k: 56.8% against
+    // 61.4% when the first step grows it, the default traces +0.6 points on average).
+    this.#step = windowRatio < 0.5 ? STEP_RATIO * c : -STEP_RATIO * c;
   }
 
   /** windowMax is the admission window's current budget, in weight (entries without maxBytes). */
