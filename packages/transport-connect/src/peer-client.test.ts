@@ -65,6 +65,40 @@ describe("createPeerClient against peers that cannot answer", () => {
     await close(silent);
   });
 
+  test("sends its deadline as grpc-timeout; answers that are not gRPC fail UNAVAILABLE or INTERNAL", async () => {
+    const seen: http2.IncomingHttpHeaders[] = [];
+    const answers: ((res: http2.Http2ServerResponse) => void)[] = [
+      (res) => res.writeHead(404, { "content-type": "text/plain" }).end("no such route"),
+      // gRPC headers but no grpc-status anywhere: a broken or foreign server.
+      (res) => res.writeHead(200, { "content-type": "application/grpc" }).end(),
+      // A malformed message frame: it says 100 bytes and carries 3.
+      (res) => {
+        res.writeHead(200, { "content-type": "application/grpc" });
+        res.addTrailers({ "grpc-status": "0" });
+        res.end(Buffer.from([0, 0, 0, 0, 100, 1, 2, 3]));
+      },
+    ];
+    const plain = http2.createServer((req, res) => {
+      seen.push(req.headers);
+      req.resume();
+      answers[seen.length - 1]!(res);
+    });
+    const port = await listen(plain);
+    const peer = createPeerClient(`127.0.0.1:${port}`, { timeoutMs: 1_500 });
+    assert.equal(await codeOf(peer.get({ group: "g", key: "k" })), "UNAVAILABLE");
+    assert.equal(seen[0]?.["grpc-timeout"], "1500m");
+    assert.equal(seen[0]?.["content-type"], "application/grpc+proto");
+    assert.equal(seen[0]?.[":path"], "/geecache.v1.CacheService/Get");
+    assert.equal(
+      await codeOf(peer.get({ group: "g", key: "k" }, { timeoutMs: 70 })),
+      "UNAVAILABLE",
+    );
+    assert.equal(seen[1]?.["grpc-timeout"], "70m");
+    assert.equal(await codeOf(peer.get({ group: "g", key: "k" })), "INTERNAL");
+    await peer.close();
+    await close(plain);
+  });
+
   test("a peer that goes away fails UNAVAILABLE, and the client reconnects when it is back", async () => {
     const registry = createRegistry();
     registry.newGroup({ name: "g", maxBytes: 1 << 20, getter: (key: string) => `v-${key}` });

@@ -10,6 +10,10 @@ import {
 import { CacheService } from "@geecache/proto";
 import { Health, HealthCheckResponse_ServingStatus as ServingStatus } from "@geecache/proto/health";
 import { fromConnectError } from "./error-codes.ts";
+import { grpcUnary } from "./grpc-unary.ts";
+
+const getMethod = CacheService.method.get;
+const getPath = `/${CacheService.typeName}/${getMethod.name}`;
 
 /** PeerClientOptions configure createPeerClient. */
 export interface PeerClientOptions {
@@ -104,9 +108,14 @@ export function createPeerClient(address: string, options: PeerClientOptions = {
     async get(request, callOptions = {}) {
       checkOpen();
       try {
-        const response = await client.get(
+        const response = await grpcUnary(
+          sessionManager,
+          getPath,
+          getMethod.input,
+          getMethod.output,
           { group: request.group, key: request.key, forwarded: callOptions.forwarded ?? true },
-          { signal: callOptions.signal, timeoutMs: callOptions.timeoutMs ?? timeoutMs },
+          callOptions.timeoutMs ?? timeoutMs,
+          callOptions.signal,
         );
         const result: PeerGetResponse = { value: response.value };
         if (response.expiresAtMs !== undefined) result.expiresAtMs = Number(response.expiresAtMs);

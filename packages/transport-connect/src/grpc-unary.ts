@@ -1,0 +1,194 @@
+import * as http2 from "node:http2";
+import {
+  create,
+  type DescMessage,
+  fromBinary,
+  type MessageInitShape,
+  type MessageShape,
+  toBinary,
+} from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
+import type { Http2SessionManager } from "@connectrpc/connect-node";
+import { ERROR_CODE_HEADER } from "./error-codes.ts";
+
+/** The one GeeCache header that travels in gRPC trailers and matters to the caller. */
+const KEPT_METADATA = [ERROR_CODE_HEADER] as const;
+
+/**
+ * grpcUnary makes one unary gRPC call on a session of connect-node's Http2SessionManager, which
+ * keeps the connection (connects, reconnects, pings, closes when idle); only the call is made
+ * here. It exists for the peer path, the one call every cache miss on a non-owner and every
+ * gateway request makes: connect-es's generic client spends about four times the CPU of the
+ * call itself on async-iterable plumbing and per-call errors that only close its streams.
+ *
+ * It rejects with a ConnectError, as connect-es's client would: the grpc-status and message the
+ * peer sent, with the geecache-error-code trailer as metadata; DeadlineExceeded at the deadline
+ * (also sent to the peer as grpc-timeout); Canceled when signal aborts; Unavailable when the
+ * peer cannot be reached or resets the stream.
+ */
+export function grpcUnary<I extends DescMessage, O extends DescMessage>(
+  sessions: Http2SessionManager,
+  path: string,
+  input: I,
+  output: O,
+  message: MessageInitShape<I>,
+  timeoutMs: number,
+  signal: AbortSignal | undefined,
+): Promise<MessageShape<O>> {
+  if (signal?.aborted) return Promise.reject(canceled(signal));
+  const body = toBinary(input, create(input, message));
+  const frame = Buffer.allocUnsafe(5 + body.byteLength);
+  frame[0] = 0;
+  frame.writeUInt32BE(body.byteLength, 1);
+  frame.set(body, 5);
+
+  return new Promise((resolve, reject) => {
+    let stream: http2.ClientHttp2Stream | undefined;
+    let settled = false;
+    const finish = (error: ConnectError | undefined, value?: MessageShape<O>) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
+      if (error === undefined) {
+        resolve(value!);
+        return;
+      }
+      // Resetting with CANCEL tells the peer to stop working on a call nobody waits for.
+      if (stream !== undefined && !stream.closed) stream.close(http2.constants.NGHTTP2_CANCEL);
+      reject(error);
+    };
+    const onAbort = () => finish(canceled(signal!));
+    const timer = setTimeout(
+      () => finish(new ConnectError("the operation timed out", Code.DeadlineExceeded)),
+      timeoutMs,
+    );
+    signal?.addEventListener("abort", onAbort, { once: true });
+
+    // The session manager adds :method and :path.
+    const headers: http2.OutgoingHttpHeaders = {
+      "content-type": "application/grpc+proto",
+      te: "trailers",
+      "grpc-timeout": `${Math.max(1, Math.ceil(timeoutMs))}m`,
+    };
+    sessions.request("POST", path, headers, {}).then(
+      (s) => {
+        stream = s;
+        if (settled) {
+          s.close(http2.constants.NGHTTP2_CANCEL);
+          return;
+        }
+        read(s, sessions, output, finish);
+        s.end(frame);
+      },
+      (reason: unknown) => finish(unavailable(reason)),
+    );
+  });
+}
+
+function read<O extends DescMessage>(
+  stream: http2.ClientHttp2Stream,
+  sessions: Http2SessionManager,
+  output: O,
+  finish: (error: ConnectError | undefined, value?: MessageShape<O>) => void,
+): void {
+  let head: http2.IncomingHttpHeaders | undefined;
+  let trailers: http2.IncomingHttpHeaders | undefined;
+  const chunks: Buffer[] = [];
+  stream.on("response", (h) => {
+    head = h;
+  });
+  stream.on("trailers", (t) => {
+    trailers = t;
+  });
+  stream.on("data", (chunk: Buffer) => {
+    chunks.push(chunk);
+    sessions.notifyResponseByteRead(stream);
+  });
+  stream.on("error", (e) => finish(unavailable(e)));
+  stream.on("close", () => {
+    if (head === undefined) {
+      finish(new ConnectError(`stream closed (HTTP/2 code ${stream.rstCode})`, Code.Unavailable));
+      return;
+    }
+    const httpStatus = Number(head[":status"]);
+    if (httpStatus !== 200) {
+      finish(new ConnectError(`HTTP ${httpStatus}`, httpStatusCode(httpStatus)));
+      return;
+    }
+    // A trailers-only response (errors) carries the status in its headers.
+    const status = trailers ?? head;
+    const grpcStatus = status["grpc-status"];
+    if (grpcStatus === undefined) {
+      finish(new ConnectError("missing grpc-status", Code.Unavailable));
+      return;
+    }
+    if (grpcStatus !== "0") {
+      const raw = status["grpc-message"];
+      const message = typeof raw === "string" ? decodeMessage(raw) : "";
+      const metadata: Record<string, string> = {};
+      for (const name of KEPT_METADATA) {
+        const value = status[name];
+        if (typeof value === "string") metadata[name] = value;
+      }
+      const code = Number(grpcStatus);
+      finish(new ConnectError(message, code in Code ? (code as Code) : Code.Unknown, metadata));
+      return;
+    }
+    const data = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+    if (data.byteLength < 5 || data.readUInt32BE(1) !== data.byteLength - 5) {
+      finish(new ConnectError("malformed response message", Code.Internal));
+      return;
+    }
+    if ((data[0]! & 1) !== 0) {
+      finish(new ConnectError("compressed response, none was asked for", Code.Internal));
+      return;
+    }
+    let value: MessageShape<O>;
+    try {
+      value = fromBinary(output, data.subarray(5));
+    } catch (e) {
+      finish(new ConnectError(`bad response message: ${String(e)}`, Code.Internal));
+      return;
+    }
+    finish(undefined, value);
+  });
+}
+
+function canceled(signal: AbortSignal): ConnectError {
+  return ConnectError.from(signal.reason ?? "operation was aborted", Code.Canceled);
+}
+
+function unavailable(reason: unknown): ConnectError {
+  return reason instanceof ConnectError ? reason : ConnectError.from(reason, Code.Unavailable);
+}
+
+/** The gRPC spec's mapping for HTTP statuses of responses that are not gRPC at all. */
+function httpStatusCode(status: number): Code {
+  switch (status) {
+    case 400:
+      return Code.Internal;
+    case 401:
+      return Code.Unauthenticated;
+    case 403:
+      return Code.PermissionDenied;
+    case 404:
+      return Code.Unimplemented;
+    case 429:
+    case 502:
+    case 503:
+    case 504:
+      return Code.Unavailable;
+    default:
+      return Code.Unknown;
+  }
+}
+
+/** grpc-message is percent-encoded; a malformed one is shown as sent. */
+function decodeMessage(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw;
+  }
+}
