@@ -19,8 +19,8 @@ const KEPT_METADATA = [ERROR_CODE_HEADER] as const;
  * keeps the connection (connects, reconnects, pings, closes when idle); only the call is made
  * here. It exists for the peer path, the one call every cache miss on a non-owner and every
  * gateway request makes. connect-es's generic client spends most of its CPU on async-iterable
- * plumbing and on errors built per call only to close its streams (client and server in one
- * process: 1,100 µs of CPU per call with it, 650 µs with this).
+ * plumbing and on errors built per call only to close its streams: `pnpm bench` in this package
+ * measures a call, client and server together, at about 0.6× the CPU of the generic client's.
  *
  * It rejects with a ConnectError, as connect-es's client would: the grpc-status and message the
  * peer sent, with the geecache-error-code trailer as metadata; DeadlineExceeded at the deadline

@@ -7,7 +7,11 @@ import * as http2 from "node:http2";
 import type { AddressInfo } from "node:net";
 import { loadavg } from "node:os";
 import { createClient } from "@connectrpc/connect";
-import { connectNodeAdapter, createConnectTransport } from "@connectrpc/connect-node";
+import {
+  connectNodeAdapter,
+  createConnectTransport,
+  createGrpcTransport,
+} from "@connectrpc/connect-node";
 import { createRegistry } from "@geecache/core";
 import { CacheService } from "@geecache/proto";
 import { createCacheService } from "./cache-service.ts";
@@ -26,6 +30,8 @@ interface Result {
   opsPerSec: number;
   p50Ms: number;
   p99Ms: number;
+  /** CPU time of this process (client and server) per call, in µs. */
+  cpuUs: number;
 }
 
 // Runs `requests` calls with `concurrency` in flight, recording each call's latency.
@@ -33,6 +39,7 @@ async function measure(call: () => Promise<unknown>, requests = defaultRequests)
   const latencies = new Float64Array(requests);
   let next = 0;
   const start = performance.now();
+  const cpu = process.cpuUsage();
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
       while (next < requests) {
@@ -44,11 +51,13 @@ async function measure(call: () => Promise<unknown>, requests = defaultRequests)
     }),
   );
   const elapsed = performance.now() - start;
+  const used = process.cpuUsage(cpu);
   latencies.sort();
   return {
     opsPerSec: (requests / elapsed) * 1000,
     p50Ms: latencies[Math.floor(requests * 0.5)] ?? 0,
     p99Ms: latencies[Math.floor(requests * 0.99)] ?? 0,
+    cpuUs: (used.user + used.system) / requests,
   };
 }
 
@@ -121,6 +130,37 @@ for (const c of cases) {
   await c.plain.close();
 }
 
+// The peer call: PeerClient.get (a unary gRPC call made directly on the pooled HTTP/2 session)
+// against connect-es's generic gRPC client, on the same one-port server.
+const generic = (port: number) => {
+  const client = createClient(
+    CacheService,
+    createGrpcTransport({ baseUrl: `http://127.0.0.1:${port}` }),
+  );
+  return { call: () => client.get(request, { timeoutMs: 10_000 }), close: async () => undefined };
+};
+const peerCall = grpc(onePort.address.port);
+const genericCall = generic(onePort.address.port);
+await measure(peerCall.call, 2_000);
+await measure(genericCall.call, 2_000);
+const direct: Result[] = [];
+const viaConnect: Result[] = [];
+for (let r = 0; r < rounds; r++) {
+  direct.push(await measure(peerCall.call));
+  viaConnect.push(await measure(genericCall.call));
+}
+await peerCall.close();
+const medianCpu = (results: Result[]) =>
+  [...results].sort((a, b) => a.cpuUs - b.cpuUs)[Math.floor(results.length / 2)]!.cpuUs;
+const d = median(direct);
+const g = median(viaConnect);
+const dCpu = medianCpu(direct);
+const gCpu = medianCpu(viaConnect);
+const clientRows = [
+  `| PeerClient.get (direct on the HTTP/2 session) | ${Math.round(d.opsPerSec).toLocaleString("en-US")} | ${d.p50Ms.toFixed(2)} | ${Math.round(dCpu)} | ${(dCpu / gCpu).toFixed(2)} |`,
+  `| connect-es createClient + createGrpcTransport | ${Math.round(g.opsPerSec).toLocaleString("en-US")} | ${g.p50Ms.toFixed(2)} | ${Math.round(gCpu)} | 1.00 |`,
+];
+
 await onePort.close({ graceMs: 1_000 });
 plainH2.close();
 plainH1.closeAllConnections();
@@ -135,6 +175,12 @@ Unary \`Get\` of a cached key on 127.0.0.1, ${defaultRequests.toLocaleString("en
 | protocol | server | requests/s | p50 ms | p99 ms | ratio to plain |
 |---|---|---|---|---|---|
 ${rows.join("\n")}
+
+The peer call, client against client, on the one-port server (same requests, medians of the same alternating rounds; CPU is the process's, client and server together):
+
+| gRPC client | requests/s | p50 ms | CPU µs per call | CPU ratio |
+|---|---|---|---|---|
+${clientRows.join("\n")}
 
 The one-port server reads a few bytes once per connection to pick HTTP/2 or HTTP/1.1, and on HTTP/1.1 counts in-flight requests per socket for a graceful drain; calls on a kept connection pay nothing else. On this shared machine (load average ${loadavg()[0]?.toFixed(1)} at the end of the run, other engineers' jobs included) rounds vary by ±25%, so differences under ~20% are within noise.
 `;
