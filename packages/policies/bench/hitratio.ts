@@ -4,12 +4,15 @@
  * compares them with published figures (shared/traces/README.md).
  *
  *   node bench/hitratio.ts [--full] [--out FILE] [--traces DIR] [--only NAME,...] [--policies a,b]
+ *                          [--window R] [--sketch-seed N]
  *   node bench/hitratio.ts --trace PATH --format arc|lirs|int32|int64|oracleGeneral --sizes 1000,2000
  *
  * Sizes are entries, or bytes for oracleGeneral traces (suffix k, M or G for 2^10, 2^20, 2^30).
  * The default run writes bench-results/policies-hitratio.md (--full adds P12, written to
  * bench-results/policies-hitratio-p12.md so that a default run keeps it); runs
- * of a chosen trace print only, unless --out names a file. Relative paths are taken from where
+ * of a chosen trace, or with --only, --policies, --window or --sketch-seed, print only, unless
+ * --out names a file. --window R sets the fixed-window W-TinyLFU column's share (0.01 by default);
+ * --sketch-seed N hashes keys for both W-TinyLFU sketches with seed N. Relative paths are taken from where
  * pnpm was invoked.
  */
 import { writeFileSync } from "node:fs";
@@ -18,6 +21,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import type { Cache, CacheOptions } from "@geecache/lru";
 import { createCache, createWTinyLFU, type PolicyName, policyNames } from "../src/index.ts";
+import { createKeyHasher, mix } from "../src/sketch.ts";
 import { nextAccesses, optHits } from "./opt.ts";
 import { readTrace, type Trace, type TraceFormat, traceFormats } from "./traces.ts";
 
@@ -207,10 +211,22 @@ const labels: Record<SimPolicy, string> = {
   "wtinylfu-fixed": "W-TinyLFU 1%",
 };
 
+/** Set by --window and --sketch-seed: the fixed window's share, and a seed for W-TinyLFU's key hash. */
+let fixedWindow = 0.01;
+let sketchSeed: number | undefined;
+
 function make(policy: SimPolicy, options: CacheOptions<number, number>): Cache<number, number> {
-  return policy === "wtinylfu-fixed"
-    ? createWTinyLFU({ ...options, adaptive: false })
-    : createCache(policy, options);
+  let hash: ((key: number) => number) | undefined;
+  if (sketchSeed !== undefined) {
+    const base = createKeyHasher();
+    const seed = sketchSeed;
+    hash = (key) => mix(base(key) ^ seed);
+  }
+  if (policy === "wtinylfu-fixed") {
+    return createWTinyLFU({ ...options, adaptive: false, windowRatio: fixedWindow, hash });
+  }
+  if (policy === "wtinylfu" && hash !== undefined) return createWTinyLFU({ ...options, hash });
+  return createCache(policy, options);
 }
 
 /** Result of one trace at one size: hits per policy (and OPT) out of requests. */
@@ -413,7 +429,7 @@ function report(title: string, argv: string, started: number, out: string[]): st
     `Command: \`pnpm --filter @geecache/policies bench:hitratio${argv === "" ? "" : ` ${argv}`}\` (from the repo root; traces from \`../shared/traces\`).`,
     `Node ${process.version}, ${new Date().toISOString().slice(0, 10)}; ${((Date.now() - started) / 1000).toFixed(0)} s.`,
     "Every request is a get; a miss is followed by a set. Cold start, whole trace, unit sizes unless the trace has sizes.",
-    'W-TinyLFU is `createCache("wtinylfu")` (adaptive window, the default); W-TinyLFU 1% is `createWTinyLFU({ adaptive: false })`.',
+    `W-TinyLFU is \`createCache("wtinylfu")\` (adaptive window, the default); ${labels["wtinylfu-fixed"]} is \`createWTinyLFU({ adaptive: false${fixedWindow === 0.01 ? "" : `, windowRatio: ${fixedWindow}`} })\`${sketchSeed === undefined ? "" : `; both hash keys for the sketch with seed ${sketchSeed}`}.`,
     "OPT is Belady with bypass (Caffeine's Clairvoyant): it may decline to admit; with sizes it is the Belady-size heuristic. The best policy per row is bold.",
     "The OLTP and P12 traces are from N. Megiddo and D. S. Modha, ARC: A Self-Tuning, Low Overhead Replacement Cache, FAST 2003.",
     "",
@@ -457,12 +473,23 @@ function main(): void {
       out: { type: "string" },
       traces: { type: "string" },
       only: { type: "string" },
+      window: { type: "string" },
+      "sketch-seed": { type: "string" },
       trace: { type: "string" },
       format: { type: "string" },
       sizes: { type: "string" },
       policies: { type: "string" },
     },
   });
+  if (values.window !== undefined) {
+    fixedWindow = Number(values.window);
+    if (!(fixedWindow >= 0 && fixedWindow <= 1)) throw new Error("--window must be in [0, 1]");
+    labels["wtinylfu-fixed"] = `W-TinyLFU ${+(fixedWindow * 100).toFixed(2)}%`;
+  }
+  if (values["sketch-seed"] !== undefined) {
+    sketchSeed = Number(values["sketch-seed"]);
+    if (!Number.isSafeInteger(sketchSeed)) throw new Error("--sketch-seed must be an integer");
+  }
   const policies = (values.policies?.split(",") ?? [...simPolicies]) as SimPolicy[];
   for (const p of policies) if (!simPolicies.includes(p)) throw new Error(`unknown policy ${p}`);
   const argv = process.argv.slice(2).join(" ");
@@ -480,7 +507,13 @@ function main(): void {
     return out;
   };
 
-  if (values.trace !== undefined || values.only !== undefined || values.policies !== undefined) {
+  const chosen =
+    values.trace !== undefined ||
+    values.only !== undefined ||
+    values.policies !== undefined ||
+    values.window !== undefined ||
+    values["sketch-seed"] !== undefined;
+  if (chosen) {
     // A chosen run: printed, and written only where --out says.
     let out: string[];
     if (values.trace !== undefined) {
