@@ -12,6 +12,7 @@ const order = [
   "transport-connect",
   "discovery-etcd",
   "cluster",
+  "cluster-loads",
   "policies-speed",
   "policies-hitratio",
   "policies-hitratio-p12",

@@ -14,6 +14,8 @@ export interface ClusterOptions {
   gatewayArgs?: readonly string[];
   /** Start the nodes with these flags instead of static --peers (e.g. ["--etcd", url]). */
   membershipArgs?: readonly string[];
+  /** Give each node only itself as peer: independent caches (the gateway still knows all). */
+  standalone?: boolean;
   echo?: boolean;
 }
 
@@ -49,9 +51,13 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   const addresses = ports.map((p) => `127.0.0.1:${p}`);
   const membership = options.membershipArgs ?? ["--peers", addresses.join(",")];
   const nodeArgs = [...membership, ...(options.nodeArgs ?? [])];
+  const argsFor = (port: number) =>
+    options.standalone === true
+      ? ["--peers", `127.0.0.1:${port}`, ...(options.nodeArgs ?? [])]
+      : nodeArgs;
   const started: Spawned[] = [];
   try {
-    const nodes = await Promise.all(ports.map((p) => startNode(p, nodeArgs, options.echo)));
+    const nodes = await Promise.all(ports.map((p) => startNode(p, argsFor(p), options.echo)));
     started.push(...nodes);
     const gateway = await spawnProcess({
       name: "gateway",
@@ -74,7 +80,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       gatewayUrl: `http://127.0.0.1:${gatewayPort}`,
       async addNode() {
         const [port] = await freePorts(1);
-        const process = await startNode(port!, nodeArgs, options.echo);
+        const process = await startNode(port!, argsFor(port!), options.echo);
         started.push(process);
         addresses.push(`127.0.0.1:${port}`);
         nodes.push(process);
