@@ -5,7 +5,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import autocannon from "autocannon";
 import Fastify from "fastify";
-import { startCluster } from "./e2e/cluster.ts";
+import { connectGetUrl, startCluster } from "./e2e/cluster.ts";
 
 const DURATION_S = Number(process.env.BENCH_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -46,8 +46,7 @@ const cluster = await startCluster({
 try {
   // Every node asked for Tom 50 times: the owner loads it once, and the others mirror it in
   // their hot caches (core samples peer fetches into the hot cache).
-  const rpcGet = (address: string) =>
-    `http://${address}/geecache.v1.CacheService/Get?connect=v1&encoding=json&message=${encodeURIComponent(JSON.stringify({ group: "scores", key: "Tom" }))}`;
+  const rpcGet = (address: string) => connectGetUrl(address, "Tom");
   for (const a of cluster.addresses) for (let i = 0; i < 50; i++) await fetch(rpcGet(a));
   const stats = await Promise.all(
     cluster.addresses.map(async (a) => {

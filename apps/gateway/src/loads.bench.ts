@@ -7,7 +7,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
-import { type Cluster, startCluster } from "./e2e/cluster.ts";
+import { type Cluster, connectGetUrl, startCluster } from "./e2e/cluster.ts";
 
 const KEYS = Number(process.env.BENCH_KEYS ?? 20);
 const BURST = Number(process.env.BENCH_BURST ?? 200);
@@ -27,9 +27,6 @@ await new Promise<void>((resolve) => origin.listen(0, "127.0.0.1", resolve));
 const originUrl = `http://127.0.0.1:${(origin.address() as AddressInfo).port}/{group}/{key}`;
 const sourceArgs = ["--source", "http", "--origin-url", originUrl];
 
-const rpcGet = (address: string, key: string) =>
-  `http://${address}/geecache.v1.CacheService/Get?connect=v1&encoding=json&message=${encodeURIComponent(JSON.stringify({ group: "scores", key }))}`;
-
 interface Outcome {
   loadsPerKey: number;
   maxPerKey: number;
@@ -43,7 +40,7 @@ async function burst(cluster: Cluster, prefix: string): Promise<Outcome> {
     const key = `${prefix}-${k}`;
     const answers = await Promise.all(
       Array.from({ length: BURST }, (_, i) =>
-        fetch(rpcGet(cluster.addresses[i % cluster.addresses.length]!, key), {
+        fetch(connectGetUrl(cluster.addresses[i % cluster.addresses.length]!, key), {
           signal: AbortSignal.timeout(10_000),
         }).then(
           async (r) => r.ok && ((await r.json()) as { value?: string }).value !== undefined,

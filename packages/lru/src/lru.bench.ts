@@ -172,6 +172,22 @@ const indexOps: { name: string; run(x: Index, n: number): number }[] = [
 // One timed run per process: a library measured after others would inherit their JIT feedback,
 // interned strings and garbage, and which one that hurts depends on the order (a real service
 // runs one cache library, warmed by itself).
+// Times run() after a collection, prints its rate for the parent, and ends the child process.
+function timeAndExit(run: () => number): never {
+  globalThis.gc?.();
+  const t = performance.now();
+  const sink = run();
+  const ms = performance.now() - t;
+  process.stdout.write(`${JSON.stringify({ mops: OPS / ms / 1000, sink })}\n`);
+  process.exit(0);
+}
+const self = fileURLToPath(import.meta.url);
+// Runs one timed child (--run or --index) and returns its rate in million ops/s.
+function childRate(args: string[]): number {
+  const out = execFileSync(process.execPath, ["--expose-gc", self, ...args], { encoding: "utf8" });
+  return (JSON.parse(out) as { mops: number }).mops;
+}
+
 const child = process.argv.indexOf("--run");
 if (child !== -1) {
   const [libName, size, workloadName] = process.argv.slice(child + 1);
@@ -181,12 +197,7 @@ if (child !== -1) {
   K = keysFor(n);
   zipf = zipfKeys(n * 4, OPS);
   const c = w.setup(make, n);
-  globalThis.gc?.();
-  const t = performance.now();
-  const sink = w.run(c, n);
-  const ms = performance.now() - t;
-  process.stdout.write(`${JSON.stringify({ mops: OPS / ms / 1000, sink })}\n`);
-  process.exit(0);
+  timeAndExit(() => w.run(c, n));
 }
 const indexChild = process.argv.indexOf("--index");
 if (indexChild !== -1) {
@@ -196,16 +207,10 @@ if (indexChild !== -1) {
   const x = indexes.find(([name]) => name === indexName)![1]();
   for (let i = 0; i < n; i++) x.add(K[i]!, i);
   const op = indexOps.find((o) => o.name === opName)!;
-  globalThis.gc?.();
-  const t = performance.now();
-  const sink = op.run(x, n);
-  const ms = performance.now() - t;
-  process.stdout.write(`${JSON.stringify({ mops: OPS / ms / 1000, sink })}\n`);
-  process.exit(0);
+  timeAndExit(() => op.run(x, n));
 }
 
 const results: { size: number; workload: string; lib: string; mops: number }[] = [];
-const self = fileURLToPath(import.meta.url);
 for (const n of sizes) {
   for (const w of workloads) {
     const best = new Map<string, number>();
@@ -214,12 +219,7 @@ for (const n of sizes) {
       // load spreads over all of them.
       for (let j = 0; j < libs.length; j++) {
         const [name] = libs[(j + r) % libs.length]!;
-        const out = execFileSync(
-          process.execPath,
-          ["--expose-gc", self, "--run", name, String(n), w.name],
-          { encoding: "utf8" },
-        );
-        const { mops } = JSON.parse(out) as { mops: number };
+        const mops = childRate(["--run", name, String(n), w.name]);
         best.set(name, Math.max(best.get(name) ?? 0, mops));
       }
     }
@@ -236,12 +236,7 @@ for (const n of sizes) {
       // in one process out of several, which best-of would report as typical.
       const runs: number[] = [];
       for (let r = 0; r < ROUNDS; r++) {
-        const out = execFileSync(
-          process.execPath,
-          ["--expose-gc", self, "--index", name, String(n), op.name],
-          { encoding: "utf8" },
-        );
-        runs.push((JSON.parse(out) as { mops: number }).mops);
+        runs.push(childRate(["--index", name, String(n), op.name]));
       }
       runs.sort((a, b) => a - b);
       indexResults.push({ size: n, op: op.name, index: name, mops: runs[runs.length >> 1]! });

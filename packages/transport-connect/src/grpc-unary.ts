@@ -11,9 +11,6 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import type { Http2SessionManager } from "@connectrpc/connect-node";
 import { ERROR_CODE_HEADER } from "./error-codes.ts";
 
-/** The one GeeCache header that travels in gRPC trailers and matters to the caller. */
-const KEPT_METADATA = [ERROR_CODE_HEADER] as const;
-
 /**
  * grpcUnary makes one unary gRPC call on a session of connect-node's Http2SessionManager, which
  * keeps the connection (connects, reconnects, pings, closes when idle); only the call is made
@@ -127,11 +124,9 @@ function read<O extends DescMessage>(
     if (grpcStatus !== "0") {
       const raw = status["grpc-message"];
       const message = typeof raw === "string" ? decodeMessage(raw) : "";
-      const metadata: Record<string, string> = {};
-      for (const name of KEPT_METADATA) {
-        const value = status[name];
-        if (typeof value === "string") metadata[name] = value;
-      }
+      // The exact GeeCache code rides in a trailer; fromConnectError reads it from the metadata.
+      const exact = status[ERROR_CODE_HEADER];
+      const metadata = typeof exact === "string" ? { [ERROR_CODE_HEADER]: exact } : undefined;
       const code = Number(grpcStatus);
       finish(new ConnectError(message, code in Code ? (code as Code) : Code.Unknown, metadata));
       return;

@@ -5,7 +5,7 @@ import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { createRingPeerPicker, type PeerGetter } from "@geecache/core";
 import { CacheService } from "@geecache/proto";
-import { type Cluster, loadsOf, nodeStats, startCluster } from "./cluster.ts";
+import { type Cluster, connectGetUrl, loadsOf, nodeStats, startCluster } from "./cluster.ts";
 
 const table: Record<string, string> = {
   Tom: "630",
@@ -60,9 +60,7 @@ test("every key of the demo table answers through the gateway, loaded once in th
   for (const key of [...Object.keys(table), "Blob"]) {
     assert.equal((await api(`/api?key=${encodeURIComponent(key)}`)).status, 200);
     for (const a of cluster.addresses) {
-      const res = await fetch(
-        `http://${a}/geecache.v1.CacheService/Get?connect=v1&encoding=json&message=${encodeURIComponent(JSON.stringify({ group: "scores", key }))}`,
-      );
+      const res = await fetch(connectGetUrl(a, key));
       assert.equal(res.status, 200, `${a} ${key}`);
     }
     assert.deepEqual(await loadsOf(cluster.addresses, key), { [ownerOf(key)]: 1 }, key);
@@ -213,10 +211,7 @@ test("a node that hangs (SIGSTOP) costs a few requests their deadline, then is s
     // A node asked directly does the same: it waits out its peer deadline a few times, loading
     // the keys itself, then stops asking the hung owner.
     const get = (key: string) =>
-      fetch(
-        `http://${survivor}/geecache.v1.CacheService/Get?connect=v1&encoding=json&message=${encodeURIComponent(JSON.stringify({ group: "scores", key }))}`,
-        { signal: AbortSignal.timeout(10_000) },
-      );
+      fetch(connectGetUrl(survivor, key), { signal: AbortSignal.timeout(10_000) });
     for (const key of keys.slice(8, 12)) assert.equal((await get(key)).status, 404, key);
     const stats = await nodeStats(survivor);
     assert.deepEqual(stats.downPeers, [victim]);

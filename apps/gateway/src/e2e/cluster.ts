@@ -94,6 +94,12 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   }
 }
 
+/** connectGetUrl is the Connect-protocol GET of one key at a node (what curl or a browser sends). */
+export function connectGetUrl(address: string, key: string, group = "scores"): string {
+  const message = encodeURIComponent(JSON.stringify({ group, key }));
+  return `http://${address}/geecache.v1.CacheService/Get?connect=v1&encoding=json&message=${message}`;
+}
+
 /** NodeStatsBody is the part of a node's GET /stats the tests read. */
 export interface NodeStatsBody {
   id: string;
