@@ -116,6 +116,28 @@ test("not found and unknown group are 404, with their codes", async () => {
   const route = await app.inject("/nowhere");
   assert.equal(route.statusCode, 404);
   assert.equal(route.json().error.code, "ROUTE_NOT_FOUND");
+  const post = await app.inject({ method: "POST", url: "/nowhere" });
+  assert.equal(post.statusCode, 404);
+  assert.equal(post.json().error.code, "ROUTE_NOT_FOUND");
+});
+
+test("another method on a GET route is 405 with Allow, and HEAD is answered", async () => {
+  const a = node("a:1", serve);
+  const app = gateway([a]);
+  for (const [method, url] of [
+    ["POST", "/api?key=Tom"],
+    ["DELETE", "/api/stats"],
+    ["PUT", "/healthz"],
+  ] as const) {
+    const res = await app.inject({ method, url });
+    assert.equal(res.statusCode, 405, `${method} ${url}`);
+    assert.equal(res.headers.allow, "GET, HEAD");
+    assert.equal(res.json().error.code, "METHOD_NOT_ALLOWED");
+  }
+  assert.deepEqual(a.calls, []);
+  const head = await app.inject({ method: "HEAD", url: "/api?key=Tom" });
+  assert.equal(head.statusCode, 200);
+  assert.equal(head.body, "");
 });
 
 test("an unavailable owner is skipped for the next node; none reachable is 503", async () => {

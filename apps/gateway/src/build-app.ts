@@ -92,14 +92,24 @@ export function buildGateway(options: GatewayOptions): FastifyInstance {
       );
     return reply.code(status).send(body);
   });
-  app.setNotFoundHandler((request, reply) =>
-    reply.code(404).send({
-      error: {
-        code: "ROUTE_NOT_FOUND",
-        message: `no route ${request.method} ${request.url.split("?")[0]}`,
-      },
-    }),
-  );
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split("?")[0]!;
+    // Every route is GET (HEAD comes with it): a POST to /api names a resource that exists.
+    if (request.method !== "GET" && app.hasRoute({ method: "GET", url: path })) {
+      return reply
+        .code(405)
+        .header("allow", "GET, HEAD")
+        .send({
+          error: {
+            code: "METHOD_NOT_ALLOWED",
+            message: `${request.method} ${path} is not allowed; use GET`,
+          },
+        });
+    }
+    return reply.code(404).send({
+      error: { code: "ROUTE_NOT_FOUND", message: `no route ${request.method} ${path}` },
+    });
+  });
 
   app.get("/healthz", async () => ({
     status: "ok",
