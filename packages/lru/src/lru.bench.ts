@@ -59,14 +59,17 @@ interface Workload {
   run(c: Subject, n: number): number;
 }
 
+// A cache holding keys 0 .. n-1.
+function filled(make: Make, n: number): Subject {
+  const c = make(n);
+  for (let i = 0; i < n; i++) c.set(K[i]!, i);
+  return c;
+}
+
 const workloads: Workload[] = [
   {
     name: "get (hit)",
-    setup(make, n) {
-      const c = make(n);
-      for (let i = 0; i < n; i++) c.set(K[i]!, i);
-      return c;
-    },
+    setup: filled,
     run(c, n) {
       let sink = 0;
       for (let i = 0, k = 0; i < OPS; i++) {
@@ -81,11 +84,7 @@ const workloads: Workload[] = [
     // but not the same object, with no hash computed yet. Building it is in the timed loop for
     // every library alike.
     name: "get (hit), key from a request",
-    setup(make, n) {
-      const c = make(n);
-      for (let i = 0; i < n; i++) c.set(K[i]!, i);
-      return c;
-    },
+    setup: filled,
     run(c, n) {
       let sink = 0;
       for (let i = 0, k = 0; i < OPS; i++) {
@@ -97,11 +96,7 @@ const workloads: Workload[] = [
   },
   {
     name: "set (evicting)",
-    setup(make, n) {
-      const c = make(n);
-      for (let i = 0; i < n; i++) c.set(K[i]!, i);
-      return c;
-    },
+    setup: filled,
     run(c, n) {
       for (let i = 0; i < OPS; i++) c.set(K[n + i]!, i);
       return 0;
@@ -109,9 +104,7 @@ const workloads: Workload[] = [
   },
   {
     name: "mixed Zipf: get, set on miss",
-    setup(make, n) {
-      return make(n);
-    },
+    setup: (make, n) => make(n),
     run(c) {
       const keys = zipf;
       let hits = 0;
@@ -125,9 +118,7 @@ const workloads: Workload[] = [
   },
   {
     name: "mixed Zipf, keys from requests",
-    setup(make, n) {
-      return make(n);
-    },
+    setup: (make, n) => make(n),
     run(c) {
       const keys = zipf;
       let hits = 0;
