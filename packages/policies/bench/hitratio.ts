@@ -55,8 +55,10 @@ const jobs: Job[] = [
       "ARC (paper)": { 1000: 38.93, 2000: 46.08, 5000: 55.25, 10000: 61.87, 15000: 65.4 },
       "LRU (paper)": { 1000: 32.83, 2000: 42.47, 5000: 53.65, 10000: 60.7, 15000: 64.63 },
       "MIN (paper)": { 1000: 53.61, 2000: 60.4, 5000: 68.27, 10000: 73.02, 15000: 75.13 },
+      "LIRS (paper)": { 1000: 34.8, 2000: 42.51, 5000: 47.14, 10000: 60.35, 15000: 63.99 },
       "OPT (Caffeine)": { 250: 38.47, 500: 46.43, 1000: 53.62, 2000: 60.4 },
       "ARC (Caffeine)": { 250: 21.46, 500: 30.61, 1000: 39.06, 2000: 46.17 },
+      "LIRS (Caffeine)": { 250: 18.27, 500: 26.87, 1000: 34.82, 2000: 42.52 },
       "W-TinyLFU (Caffeine)": { 250: 22.76, 500: 29.21, 1000: 35.3, 2000: 41.67 },
       "adaptive W-TinyLFU (Caffeine)": { 250: 24.73, 500: 33.7, 1000: 39.95, 2000: 46.07 },
     },
@@ -70,6 +72,7 @@ const jobs: Job[] = [
       "OPT (Caffeine)": { 250: 17.71, 500: 34.33, 1000: 53.15, 2000: 57.96 },
       "LRU (Caffeine)": { 250: 0.91, 500: 0.95, 1000: 11.21, 2000: 57.41 },
       "ARC (Caffeine)": { 250: 1.38, 500: 1.38, 1000: 21.3, 2000: 57.41 },
+      "LIRS (Caffeine)": { 250: 15.91, 500: 33.6, 1000: 50.56, 2000: 57.96 },
       "W-TinyLFU (Caffeine)": { 250: 15.15, 500: 33.08, 1000: 50.57, 2000: 57.96 },
     },
   },
@@ -192,6 +195,7 @@ const jobs: Job[] = [
     published: {
       "ARC (paper)": { 8192: 7.14, 32768: 15.94, 131072: 38.68 },
       "LRU (paper)": { 8192: 6.22, 32768: 8.93, 131072: 29.21 },
+      "LIRS (paper)": { 8192: 6.61, 32768: 15.15, 131072: 40.37 },
     },
   },
 ];
@@ -208,6 +212,7 @@ const labels: Record<SimPolicy, string> = {
   wtinylfu: "W-TinyLFU",
   s3fifo: "S3-FIFO",
   sieve: "SIEVE",
+  lirs: "LIRS",
   "wtinylfu-fixed": "W-TinyLFU 1%",
 };
 
@@ -336,6 +341,8 @@ function runJob(job: Job, path: string, policies: readonly SimPolicy[], out: str
 function newSummary() {
   return {
     arcPaper: [] as number[],
+    /** LIRS against the ARC paper's LIRS column and Caffeine's: where, theirs, ours − theirs. */
+    lirs: [] as { where: string; theirs: number; d: number }[],
     checked: [] as number[],
     vsCaffeine: [] as string[],
     vsOpt: [] as string[],
@@ -390,6 +397,9 @@ function compare(
       }
       const d = pct(hits, n) - theirs;
       if (column === "ARC (paper)") summary.arcPaper.push(d);
+      if (mine === "lirs") {
+        summary.lirs.push({ where: `${column}, ${job.name} ${fmtSize(r.size, false)}`, theirs, d });
+      }
       if (
         column.includes("(checked)") ||
         column.includes("(paper)") ||
@@ -420,6 +430,14 @@ function parseSize(s: string): number {
   return Math.round(Number(m[1]) * unit);
 }
 
+function lirsSummary(figures: { where: string; theirs: number; d: number }[]): string {
+  if (figures.length === 0) return "- LIRS vs published figures: none in this run.";
+  const within = figures.filter((x) => Math.abs(x.d) <= 0.5);
+  const outside = figures.filter((x) => Math.abs(x.d) > 0.5);
+  const largest = f2(Math.max(0, ...within.map((x) => Math.abs(x.d))));
+  return `- **LIRS vs published figures** (the ARC paper's LIRS column, Caffeine's simulator): ${within.length} of ${figures.length} within 0.5 pp, the largest difference ${largest} pp${outside.length === 0 ? "" : `; outside: ${outside.map((x) => `${x.where} (theirs ${f2(x.theirs)}, ours ${f2(x.theirs + x.d)})`).join("; ")}`}.`;
+}
+
 /** report renders the summary collected since the last report, then the per-trace sections. */
 function report(title: string, argv: string, started: number, out: string[]): string {
   const maxAbs = (xs: number[]): string => f2(Math.max(0, ...xs.map(Math.abs)));
@@ -438,6 +456,7 @@ function report(title: string, argv: string, started: number, out: string[]): st
     summary.arcPaper.length === 0
       ? "- ARC vs the ARC paper: no trace of the paper in this run."
       : `- **ARC vs the ARC paper** (Megiddo & Modha, FAST 2003, Tables IV and V): ${summary.arcPaper.length} figures, largest difference ${maxAbs(summary.arcPaper)} pp: ${Math.max(...summary.arcPaper.map(Math.abs)) <= 0.5 ? "within" : "**outside**"} the 0.5 pp bar.`,
+    lirsSummary(summary.lirs),
     `- **OPT and LRU vs the reference figures** (the paper's MIN and LRU, Caffeine's OPT and LRU, the README's checked values): ${summary.checked.length} figures, largest difference ${maxAbs(summary.checked)} pp.`,
     "",
   ];

@@ -8,6 +8,7 @@ import {
   FIFOCache,
   isPolicyName,
   LFUCache,
+  LIRSCache,
   type PolicyName,
   policyNames,
   S3FIFOCache,
@@ -20,7 +21,7 @@ describe("createCache", () => {
     assert.equal(policyNames[0], "lru");
     assert.deepEqual(
       [...policyNames].sort(),
-      ["arc", "fifo", "lfu", "lru", "s3fifo", "sieve", "wtinylfu"].sort(),
+      ["arc", "fifo", "lfu", "lirs", "lru", "s3fifo", "sieve", "wtinylfu"].sort(),
     );
   });
 
@@ -33,6 +34,7 @@ describe("createCache", () => {
       wtinylfu: WTinyLFUCache,
       s3fifo: S3FIFOCache,
       sieve: SIEVECache,
+      lirs: LIRSCache,
     };
     for (const name of policyNames) {
       const cache = createCache<string, number>(name, { maxEntries: 2 });

@@ -2,12 +2,22 @@ import { type Cache, type CacheFactory, type CacheOptions, createLRU } from "@ge
 import { createARC } from "./arc.ts";
 import { createFIFO } from "./fifo.ts";
 import { createLFU } from "./lfu.ts";
+import { createLIRS } from "./lirs.ts";
 import { createS3FIFO } from "./s3fifo.ts";
 import { createSIEVE } from "./sieve.ts";
 import { createWTinyLFU } from "./wtinylfu.ts";
 
 /** policyNames lists every eviction policy createCache knows, "lru" (the default) first. */
-export const policyNames = ["lru", "fifo", "lfu", "arc", "wtinylfu", "s3fifo", "sieve"] as const;
+export const policyNames = [
+  "lru",
+  "fifo",
+  "lfu",
+  "arc",
+  "wtinylfu",
+  "s3fifo",
+  "sieve",
+  "lirs",
+] as const;
 
 /** PolicyName names an eviction policy, as a node's `--policy` flag takes it. */
 export type PolicyName = (typeof policyNames)[number];
@@ -38,6 +48,8 @@ export function createCache<K, V>(policy: PolicyName, options: CacheOptions<K, V
       return createS3FIFO(options);
     case "sieve":
       return createSIEVE(options);
+    case "lirs":
+      return createLIRS(options);
     default:
       throw new TypeError(
         `createCache: unknown policy ${JSON.stringify(String(policy))}; expected one of ${policyNames.join(", ")}`,
