@@ -5,7 +5,7 @@
  *   - zipf: a get per request (Zipf 0.99 over 1M keys), and a set after a miss; capacity 50k
  *   - hit: gets of keys that are all cached (capacity 50k)
  *   - evict: sets of new keys into a full cache, each evicting one entry
- * Each figure is the median of 7 timed runs after a warm-up.
+ * Each figure is the median of 5 timed runs after a warm-up.
  *
  *   node --expose-gc bench/speed.ts [--out FILE]
  */
