@@ -67,7 +67,7 @@ export class LIRSCache<K, V> extends PolicyCache<K, V> {
   }
 
   protected override place(e: Entry<K, V>): void {
-    // Making room may have forgotten the shadow; the decision stands.
+    // The key's shadow, unless making room has just forgotten it, gives way to the entry.
     const shadow = this.#shadows.get(e.key);
     if (shadow !== undefined) this.#dropShadow(shadow);
     if (this.#asLir) {
@@ -195,25 +195,26 @@ export class LIRSCache<K, V> extends PolicyCache<K, V> {
   }
 
   /**
-   * Forgets the oldest non-resident keys beyond the bound: twice the budget in weight, and (for
-   * entries of size 0, which weigh nothing) twice the resident entries, counting the one being
-   * placed.
+   * Forgets the oldest non-resident keys beyond the bound: twice the budget in weight and, for
+   * entries of size 0 (which weigh nothing), twice the resident count, the entry being placed
+   * included.
    */
   #boundGhosts(): void {
     const queue = this.#ghostQueue;
     while (
-      (this.#ghostWeight > this.#maxGhost || this.#ghostCount > 2 * (this.size + 1)) &&
+      (this.#ghostWeight > this.#maxGhost || this.#ghostCount > GHOST_RATIO * (this.size + 1)) &&
       this.#ghostHead < queue.length
     ) {
       const g = queue[this.#ghostHead++]!;
       if (this.#isGhost(g)) this.#dropShadow(g);
     }
-    // Stale slots (ghosts pruned or revived) would pile up: compact once they are the majority.
-    const live = queue.length - this.#ghostHead;
+    // Keep the array in proportion: cut the consumed prefix once it is half of it, and drop
+    // stale slots (ghosts since pruned or revived) once the pending ones outnumber 4 × shadows.
+    const pending = queue.length - this.#ghostHead;
     if (this.#ghostHead > 64 && this.#ghostHead * 2 > queue.length) {
       this.#ghostQueue = queue.slice(this.#ghostHead);
       this.#ghostHead = 0;
-    } else if (live > 64 && live > 4 * this.#shadows.size) {
+    } else if (pending > 64 && pending > 4 * this.#shadows.size) {
       this.#ghostQueue = queue.slice(this.#ghostHead).filter((g) => this.#isGhost(g));
       this.#ghostHead = 0;
     }
