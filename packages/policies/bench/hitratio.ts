@@ -4,15 +4,16 @@
  * compares them with published figures (shared/traces/README.md).
  *
  *   node bench/hitratio.ts [--full] [--out FILE] [--traces DIR] [--only NAME,...] [--policies a,b]
- *                          [--window R] [--sketch-seed N]
+ *                          [--window R] [--sketch-seed N] [--hir R]
  *   node bench/hitratio.ts --trace PATH --format arc|lirs|int32|int64|oracleGeneral --sizes 1000,2000
  *
  * Sizes are entries, or bytes for oracleGeneral traces (suffix k, M or G for 2^10, 2^20, 2^30).
  * The default run writes bench-results/policies-hitratio.md (--full adds P12, written to
  * bench-results/policies-hitratio-p12.md so that a default run keeps it); runs
- * of a chosen trace, or with --only, --policies, --window or --sketch-seed, print only, unless
+ * of a chosen trace, or with --only, --policies, --window, --sketch-seed or --hir, print only, unless
  * --out names a file. --window R sets the fixed-window W-TinyLFU column's share (0.01 by default);
- * --sketch-seed N hashes keys for both W-TinyLFU sketches with seed N. Relative paths are taken from where
+ * --sketch-seed N hashes keys for both W-TinyLFU sketches with seed N; --hir R sets LIRS's share
+ * for resident HIR entries (0.01 by default). Relative paths are taken from where
  * pnpm was invoked.
  */
 import { writeFileSync } from "node:fs";
@@ -20,7 +21,13 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import type { Cache, CacheOptions } from "@geecache/lru";
-import { createCache, createWTinyLFU, type PolicyName, policyNames } from "../src/index.ts";
+import {
+  createCache,
+  createLIRS,
+  createWTinyLFU,
+  type PolicyName,
+  policyNames,
+} from "../src/index.ts";
 import { createKeyHasher, mix } from "../src/sketch.ts";
 import { nextAccesses, optHits } from "./opt.ts";
 import { readTrace, type Trace, type TraceFormat, traceFormats } from "./traces.ts";
@@ -219,6 +226,8 @@ const labels: Record<SimPolicy, string> = {
 /** Set by --window and --sketch-seed: the fixed window's share, and a seed for W-TinyLFU's key hash. */
 let fixedWindow = 0.01;
 let sketchSeed: number | undefined;
+/** Set by --hir: LIRS's share of the budget for resident HIR entries. */
+let hirRatio = 0.01;
 
 function make(policy: SimPolicy, options: CacheOptions<number, number>): Cache<number, number> {
   let hash: ((key: number) => number) | undefined;
@@ -231,6 +240,7 @@ function make(policy: SimPolicy, options: CacheOptions<number, number>): Cache<n
     return createWTinyLFU({ ...options, adaptive: false, windowRatio: fixedWindow, hash });
   }
   if (policy === "wtinylfu" && hash !== undefined) return createWTinyLFU({ ...options, hash });
+  if (policy === "lirs") return createLIRS({ ...options, hirRatio });
   return createCache(policy, options);
 }
 
@@ -448,6 +458,7 @@ function report(title: string, argv: string, started: number, out: string[]): st
     `Node ${process.version}, ${new Date().toISOString().slice(0, 10)}; ${((Date.now() - started) / 1000).toFixed(0)} s.`,
     "Every request is a get; a miss is followed by a set. Cold start, whole trace, unit sizes unless the trace has sizes.",
     `W-TinyLFU is \`createCache("wtinylfu")\` (adaptive window, the default); ${labels["wtinylfu-fixed"]} is \`createWTinyLFU({ adaptive: false${fixedWindow === 0.01 ? "" : `, windowRatio: ${fixedWindow}`} })\`${sketchSeed === undefined ? "" : `; both hash keys for the sketch with seed ${sketchSeed}`}.`,
+    ...(hirRatio === 0.01 ? [] : [`LIRS is \`createLIRS({ hirRatio: ${hirRatio} })\`.`]),
     "OPT is Belady with bypass (Caffeine's Clairvoyant): it may decline to admit; with sizes it is the Belady-size heuristic. The best policy per row is bold.",
     "The OLTP and P12 traces are from N. Megiddo and D. S. Modha, ARC: A Self-Tuning, Low Overhead Replacement Cache, FAST 2003.",
     "",
@@ -494,6 +505,7 @@ function main(): void {
       only: { type: "string" },
       window: { type: "string" },
       "sketch-seed": { type: "string" },
+      hir: { type: "string" },
       trace: { type: "string" },
       format: { type: "string" },
       sizes: { type: "string" },
@@ -508,6 +520,11 @@ function main(): void {
   if (values["sketch-seed"] !== undefined) {
     sketchSeed = Number(values["sketch-seed"]);
     if (!Number.isSafeInteger(sketchSeed)) throw new Error("--sketch-seed must be an integer");
+  }
+  if (values.hir !== undefined) {
+    hirRatio = Number(values.hir);
+    if (!(hirRatio > 0 && hirRatio < 1)) throw new Error("--hir must be in (0, 1)");
+    labels.lirs = `LIRS ${+(hirRatio * 100).toFixed(2)}% HIR`;
   }
   const policies = (values.policies?.split(",") ?? [...simPolicies]) as SimPolicy[];
   for (const p of policies) if (!simPolicies.includes(p)) throw new Error(`unknown policy ${p}`);
@@ -531,7 +548,8 @@ function main(): void {
     values.only !== undefined ||
     values.policies !== undefined ||
     values.window !== undefined ||
-    values["sketch-seed"] !== undefined;
+    values["sketch-seed"] !== undefined ||
+    values.hir !== undefined;
   if (chosen) {
     // A chosen run: printed, and written only where --out says.
     let out: string[];

@@ -2,7 +2,7 @@ export type { Cache, CacheFactory, CacheOptions, EvictionReason, SetOptions } fr
 export { ARCCache, createARC } from "./arc.ts";
 export { createFIFO, FIFOCache } from "./fifo.ts";
 export { createLFU, LFUCache } from "./lfu.ts";
-export { createLIRS, LIRSCache } from "./lirs.ts";
+export { createLIRS, LIRSCache, type LIRSOptions } from "./lirs.ts";
 export {
   cacheFactory,
   createCache,

@@ -77,6 +77,20 @@ describe("LIRS", () => {
     for (let k = 0; k < 99; k++) assert.equal(cache.has(k), true, `key ${k}`);
   });
 
+  test("hirRatio sets the share of resident HIR entries, and bad ratios are refused", () => {
+    const cache = createLIRS<number, number>({ maxEntries: 10, hirRatio: 0.3 }); // 7 LIR, 3 HIR
+    for (let k = 0; k < 10; k++) access(cache, k);
+    for (let k = 100; k < 200; k++) access(cache, k); // one-off keys churn the HIR share only
+    assert.deepEqual([...cache.keys()], [6, 5, 4, 3, 2, 1, 0, 199, 198, 197]);
+    for (const hirRatio of [0, 1, -0.5, Number.NaN, "0.1"]) {
+      assert.throws(
+        () => createLIRS({ maxEntries: 10, hirRatio: hirRatio as number }),
+        RangeError,
+        String(hirRatio),
+      );
+    }
+  });
+
   test("remembered non-resident keys stay within twice the budget, by weight and by count", () => {
     const cache = createLIRS<number, number>({ maxEntries: 100 });
     let seed = 7;

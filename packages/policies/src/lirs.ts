@@ -3,8 +3,8 @@ import { PolicyCache } from "./base.ts";
 import { collect } from "./fifo.ts";
 import { Entry, List } from "./list.ts";
 
-/** Share of the budget for LIR entries; the rest holds resident HIR entries (the paper's 1%). */
-const LIR_RATIO = 0.99;
+/** Share of the budget for resident HIR entries by default: the paper's 1%. */
+const DEFAULT_HIR_RATIO = 0.01;
 /** Weight of non-resident HIR entries remembered, per unit of budget (Caffeine's simulator: 2). */
 const GHOST_RATIO = 2;
 
@@ -15,11 +15,20 @@ const GHOST = 0;
 const HIR = 1;
 const LIR = 2;
 
+/** LIRSOptions are the Cache options plus the share of the budget for resident HIR entries. */
+export interface LIRSOptions<K, V> extends CacheOptions<K, V> {
+  /**
+   * The share of the budget for resident HIR entries (the paper's Lhirs), in (0, 1); 0.01 by
+   * default, as the paper recommends. A larger share favours keys seen once over the LIR keys.
+   */
+  hirRatio?: number;
+}
+
 /**
  * LIRSCache is Low Inter-reference Recency Set (Jiang & Zhang, SIGMETRICS 2002). It ranks keys by
  * the recency of their last two accesses rather than the last one: keys re-used within a short
  * span (LIR) fill 99% of the budget and are never evicted while HIR keys exist; every other key
- * (HIR) gets the remaining 1%, a FIFO queue Q. The stack S orders LIR keys and recently seen HIR
+ * (HIR) gets the remaining 1% (`hirRatio`), a FIFO queue Q. The stack S orders LIR keys and recently seen HIR
  * keys, resident or not, by recency; an HIR key seen again while still in S has a shorter reuse
  * distance than the oldest LIR key, so it becomes LIR and that oldest LIR key is demoted to Q.
  * S is pruned so its bottom is always LIR. A loop larger than the cache, which gives LRU no hits,
@@ -49,9 +58,15 @@ export class LIRSCache<K, V> extends PolicyCache<K, V> {
   #asLir = false;
 
   /** Use createLIRS; the constructor takes the same options. */
-  constructor(options: CacheOptions<K, V>) {
+  constructor(options: LIRSOptions<K, V>) {
     super("LIRSCache", options);
-    this.#maxLir = Math.floor(this.capacity * LIR_RATIO);
+    const { hirRatio = DEFAULT_HIR_RATIO } = options;
+    if (typeof hirRatio !== "number" || !(hirRatio > 0 && hirRatio < 1)) {
+      throw new RangeError(
+        `LIRSCache: hirRatio must be a number in (0, 1), got ${String(hirRatio)}`,
+      );
+    }
+    this.#maxLir = Math.floor(this.capacity * (1 - hirRatio));
     this.#maxGhost = this.capacity * GHOST_RATIO;
   }
 
@@ -226,6 +241,6 @@ export class LIRSCache<K, V> extends PolicyCache<K, V> {
 }
 
 /** createLIRS creates a LIRSCache; it throws TypeError or RangeError on bad options. */
-export function createLIRS<K, V>(options: CacheOptions<K, V>): LIRSCache<K, V> {
+export function createLIRS<K, V>(options: LIRSOptions<K, V>): LIRSCache<K, V> {
   return new LIRSCache(options);
 }
