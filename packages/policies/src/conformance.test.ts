@@ -169,10 +169,14 @@ describe("randomized: no policy exceeds its budget or returns an evicted or expi
     { maxEntries: 8 },
     { maxBytes: 20 },
     { maxBytes: 16, maxEntries: 6 },
+    // Budgets a single entry can fill: entries as large as the whole cache, and policies whose
+    // shares (LIRS's LIR share, W-TinyLFU's window) round down to nothing.
+    { maxEntries: 1 },
+    { maxBytes: 5 },
   ];
   for (const policy of policyNames) {
     test(policy, () => {
-      for (let seed = 1; seed <= 6; seed++) {
+      for (let seed = 1; seed <= 10; seed++) {
         const random = rng(seed * 7919 + policyNames.indexOf(policy));
         const budget = budgets[seed % budgets.length]!;
         const maxBytes = budget.maxBytes ?? Number.POSITIVE_INFINITY;

@@ -91,6 +91,33 @@ describe("LIRS", () => {
     }
   });
 
+  test("a LIR entry placed above remembered keys only: they are pruned, never evicted as entries", () => {
+    // An entry too big for the LIR share (99 of 100) is HIR; once it is evicted, S holds only
+    // its non-resident key. The next LIR entry goes on top of it, and S's bottom must be LIR
+    // again, or demoting LIR weight would take the remembered key for an entry.
+    const events: [string, number | undefined, string][] = [];
+    const cache = createLIRS<string, number>({
+      maxBytes: 100,
+      onEvicted: (k, v, r) => events.push([k, v, r]),
+    });
+    cache.set("a", 1, { size: 100 });
+    cache.set("b", 2, { size: 1 }); // evicts a, remembered; b is LIR
+    cache.set("b", 3, { size: 100 }); // b outgrows the LIR share and is demoted
+    assert.equal(cache.nonResident, 0);
+    cache.set("c", 4, { size: 1 });
+    cache.set("a", 5, { size: 1 });
+    assert.deepEqual([...cache.keys()].sort(), ["a", "c"]);
+    assert.equal(cache.bytes, 2);
+    cache.clear();
+    assert.deepEqual(events, [
+      ["a", 1, "capacity"],
+      ["b", 2, "replaced"],
+      ["b", 3, "capacity"],
+      ["c", 4, "deleted"],
+      ["a", 5, "deleted"],
+    ]);
+  });
+
   test("remembered non-resident keys stay within twice the budget, by weight and by count", () => {
     const cache = createLIRS<number, number>({ maxEntries: 100 });
     let seed = 7;

@@ -170,6 +170,9 @@ export class LIRSCache<K, V> extends PolicyCache<K, V> {
   #pushLir(e: Entry<K, V>): void {
     e.freq = LIR;
     this.#s.pushHead(e);
+    // With no LIR entry before it, S held only HIR keys' stand-ins; they are now below the bottom
+    // LIR entry and go, or #fitLir would demote a stand-in as if it were an entry.
+    this.#prune();
     this.#lirWeight += e.w;
     this.#fitLir();
   }
