@@ -26,6 +26,25 @@ describe("S3-FIFO", () => {
     assert.equal(cache.has(23), false);
   });
 
+  test("a key's ghost counts even when the room made for it would push the ghost out", () => {
+    const evicted: string[] = [];
+    const cache = createS3FIFO<string, number>({
+      maxEntries: 10, // small 1, main 9, ghost 9
+      onEvicted: (k) => evicted.push(k),
+    });
+    for (let k = 0; k < 10; k++) cache.set(`k${k}`, k); // k0 in small; the rest spill into main
+    for (let g = 0; g < 10; g++) cache.set(`g${g}`, g); // each evicts the last to the ghosts
+    assert.equal(cache.has("k0"), false); // ghosts: g0 (the oldest) .. g8
+    evicted.length = 0;
+    // g9 leaves the small queue for the ghosts, which overflow and would forget g0's ghost; g0's
+    // ghost was found first, so g0 goes to main. The next key then takes room from main (its
+    // oldest, k1), not from the small queue, where g0 would have been the one to go.
+    cache.set("g0", 0);
+    cache.set("h", 0);
+    assert.deepEqual(evicted, ["g9", "k1"]);
+    assert.equal(cache.has("g0"), true);
+  });
+
   test("two hits in the small queue earn a move to the main queue", () => {
     const evicted: number[] = [];
     const cache = createS3FIFO<number, number>({

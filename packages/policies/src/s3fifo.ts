@@ -19,7 +19,9 @@ const MAX_FREQ = 3;
  * from the small queue without disturbing the main one (quick demotion), while a key hit twice
  * there, or seen again while its ghost is remembered, goes to main. Hits only bump a counter, so
  * reads are as cheap as FIFO's. It follows libCacheSim's S3FIFO.c (move-to-main threshold 2,
- * ghost 0.9 × budget; before the first eviction a full small queue spills into main).
+ * ghost 0.9 × budget; before the first eviction a full small queue spills into main), whose
+ * miss counts it reproduces exactly on a byte budget, except that an entry too big for the small
+ * queue goes to the main queue, where libCacheSim declines it.
  */
 export class S3FIFOCache<K, V> extends PolicyCache<K, V> {
   readonly #small = new List<K, V>();
@@ -30,6 +32,8 @@ export class S3FIFOCache<K, V> extends PolicyCache<K, V> {
   readonly #mainMax: number;
   readonly #ghostMax: number;
   #hasEvicted = false;
+  /** Whether the key being inserted had a ghost; looked up before room is made for it. */
+  #ghostHit = false;
 
   /** Use createS3FIFO; the constructor takes the same options. */
   constructor(options: CacheOptions<K, V>) {
@@ -40,11 +44,18 @@ export class S3FIFOCache<K, V> extends PolicyCache<K, V> {
     this.#ghostMax = Number.isFinite(c) ? Math.floor(c * GHOST_RATIO) : c;
   }
 
+  protected override beforeInsert(e: Entry<K, V>): void {
+    // Before any eviction: the room made for this key sends small-queue entries to the ghost
+    // queue, which could push out the key's own ghost (libCacheSim checks it first, too).
+    const g = this.#ghosts.get(e.key);
+    this.#ghostHit = g !== undefined;
+    if (g !== undefined) this.#forget(g);
+  }
+
   protected override place(e: Entry<K, V>): void {
     e.freq = 0;
-    const g = this.#ghosts.get(e.key);
-    if (g !== undefined) {
-      this.#forget(g);
+    if (this.#ghostHit) {
+      this.#ghostHit = false;
       this.#main.pushHead(e);
     } else if (
       e.w > this.#smallMax ||
@@ -106,6 +117,7 @@ export class S3FIFOCache<K, V> extends PolicyCache<K, V> {
     this.#ghost.clear();
     this.#ghosts.clear();
     this.#hasEvicted = false;
+    this.#ghostHit = false;
   }
 
   #forget(g: Entry<K, V>): void {
