@@ -319,6 +319,48 @@ describe("Group with a RingPeerPicker", () => {
     assert.equal(s.localLoads, 6);
   });
 
+  it("a caller's own deadline does not count against the peer", async () => {
+    // A healthy peer that takes 30 ms; callers that give up after 2 ms.
+    const slow = fakePeer(
+      "n:10",
+      (req, signal) =>
+        new Promise((resolve, reject) => {
+          const t = setTimeout(
+            () => resolve({ value: new TextEncoder().encode(`remote:${req.key}`) }),
+            30,
+          );
+          signal?.addEventListener("abort", () => {
+            clearTimeout(t);
+            reject(signal.reason);
+          });
+        }),
+    );
+    const peers = createRingPeerPicker({
+      self: "n:20",
+      replicas: 1,
+      hash: (s) => Number(/(\d+)(#0)?$/.exec(s)?.[1] ?? 0),
+      createPeer: () => slow,
+    });
+    peers.setPeers(["n:10", "n:20"]);
+    const group = createRegistry({ peers }).newGroup({
+      name: "g",
+      maxBytes: 1000,
+      peerTimeoutMs: 1000,
+      getter: (key) => `local:${key}`,
+    });
+    // n:10 owns k1..k10. The callers' deadlines reach them as DEADLINE_EXCEEDED...
+    for (const key of ["k1", "k2", "k3"]) {
+      await assert.rejects(
+        group.get(key, { signal: AbortSignal.timeout(2) }),
+        isCode("DEADLINE_EXCEEDED"),
+      );
+    }
+    // ...but the peer stays in use and answers a caller that waits.
+    assert.deepEqual(peers.downPeers(), []);
+    assert.equal((await group.get("k4")).toString(), "remote:k4");
+    assert.equal(group.stats().peerErrors, 0);
+  });
+
   it("logs a peer failure at debug level through the registry's logger", async () => {
     const lines: { obj: object; msg?: string }[] = [];
     const log = (obj: object, msg?: string) => lines.push({ obj, msg });

@@ -296,6 +296,10 @@ describe("Group.get failures", () => {
     const t = setup({}, new Map([["k", "v"]]));
     await assert.rejects(t.group.get("k", { signal: AbortSignal.abort() }), isCode("CANCELED"));
     assert.equal(t.calls.size, 0);
+    // Still a get that missed every cache: loads = gets - cacheHits - negativeHits holds.
+    const s = t.group.stats();
+    assert.equal(s.gets, 1);
+    assert.equal(s.loads, 1);
   });
 
   it("gives DEADLINE_EXCEEDED when a getter that ignores its signal outlives loadTimeoutMs", async () => {
@@ -345,6 +349,12 @@ describe("Group bad input", () => {
       { loadTimeoutMs: 0 },
       { peerTimeoutMs: -5 },
       { getter: 5 as unknown as GroupOptions["getter"] },
+      { negativeMaxEntries: 1.5 },
+      { maxKeyBytes: 2.5 },
+      { now: 5 as unknown as GroupOptions["now"] },
+      { random: "0" as unknown as GroupOptions["random"] },
+      { cacheFactory: 5 as unknown as GroupOptions["cacheFactory"] },
+      { peers: {} as GroupOptions["peers"] },
     ];
     for (const o of bad) {
       assert.throws(

@@ -123,6 +123,16 @@ function invalid(message: string): GeeCacheError {
   return new GeeCacheError("INVALID_ARGUMENT", message);
 }
 
+function checkInteger(name: string, value: number, min: number): void {
+  if (!Number.isSafeInteger(value) || value < min) {
+    throw invalid(`${name} must be an integer >= ${min}, got ${String(value)}`);
+  }
+}
+
+function checkFunction(name: string, value: unknown): void {
+  if (typeof value !== "function") throw invalid(`${name} must be a function, got ${typeof value}`);
+}
+
 function checkRange(name: string, value: number, min: number, max: number, minOpen = false): void {
   if (
     typeof value !== "number" ||
@@ -182,19 +192,28 @@ export function createGroup(options: GroupOptions, context: GroupContext): Group
   const negativeTtlMs = options.negativeTtlMs ?? DEFAULT_NEGATIVE_TTL_MS;
   checkRange(`group ${name}: negativeTtlMs`, negativeTtlMs, 0, Number.MAX_SAFE_INTEGER);
   const negativeMaxEntries = options.negativeMaxEntries ?? DEFAULT_NEGATIVE_MAX_ENTRIES;
-  checkRange(`group ${name}: negativeMaxEntries`, negativeMaxEntries, 1, Number.MAX_SAFE_INTEGER);
+  checkInteger(`group ${name}: negativeMaxEntries`, negativeMaxEntries, 1);
   const maxKeyBytes = options.maxKeyBytes ?? DEFAULT_MAX_KEY_BYTES;
-  checkRange(`group ${name}: maxKeyBytes`, maxKeyBytes, 1, Number.MAX_SAFE_INTEGER);
+  checkInteger(`group ${name}: maxKeyBytes`, maxKeyBytes, 1);
   const loadTimeoutMs = options.loadTimeoutMs ?? DEFAULT_LOAD_TIMEOUT_MS;
   checkRange(`group ${name}: loadTimeoutMs`, loadTimeoutMs, 0, 2 ** 31 - 1, true);
   const peerTimeoutMs = options.peerTimeoutMs ?? DEFAULT_PEER_TIMEOUT_MS;
   checkRange(`group ${name}: peerTimeoutMs`, peerTimeoutMs, 0, 2 ** 31 - 1, true);
   const now = options.now ?? Date.now;
+  checkFunction(`group ${name}: now`, now);
   const random = options.random ?? Math.random;
+  checkFunction(`group ${name}: random`, random);
   const logger = options.logger ?? context.logger;
   const ownPeers = options.peers;
+  if (ownPeers !== undefined) {
+    checkFunction(
+      `group ${name}: peers.pickPeer`,
+      (ownPeers as Partial<PeerPicker> | null)?.pickPeer,
+    );
+  }
   const peersOf = ownPeers === undefined ? context.peers : () => ownPeers;
   const factory = options.cacheFactory ?? lruFactory;
+  checkFunction(`group ${name}: cacheFactory`, factory);
 
   // A key of n UTF-16 units has at most 3n UTF-8 bytes, so short keys skip the byte count.
   const surelyShortKey = Math.floor(maxKeyBytes / 3);
@@ -362,7 +381,13 @@ export function createGroup(options: GroupOptions, context: GroupContext): Group
       const message = `group ${name}: peer ${peer.id} did not answer within ${peerTimeoutMs} ms`;
       controller.abort(new GeeCacheError("DEADLINE_EXCEEDED", message));
     }, peerTimeoutMs);
-    const onAbort = () => controller.abort(signal.reason);
+    // The caller's own deadline is not the peer's: the breaker must not count it as a failure.
+    const onAbort = () =>
+      controller.abort(
+        new GeeCacheError("CANCELED", `group ${name}: the caller stopped waiting`, {
+          cause: signal.reason,
+        }),
+      );
     signal.addEventListener("abort", onAbort, { once: true });
     let res: PeerGetResponse;
     try {
@@ -431,9 +456,9 @@ export function createGroup(options: GroupOptions, context: GroupContext): Group
         stats.negativeHits++;
         return Promise.reject(notFound(key));
       }
+      stats.loads++;
       const signal = getOptions?.signal;
       if (signal?.aborted) return Promise.reject(abortError(signal));
-      stats.loads++;
       // The owner is picked before the flight (groupcache picks inside it) so that a key this
       // node owns takes a single flight, the getter's. Callers split by a membership change
       // between two picks only cost one extra load.
