@@ -11,8 +11,8 @@ const MIN_PERIOD = 160;
  * LFUCache evicts the least frequently used entry, and among equally frequent ones the least
  * recently used. Every operation is O(1) (Shah, Mitra & Matani's list of frequency buckets,
  * each an LRU list). To keep old popularity from pinning entries forever, all counts are halved
- * (rounding down, at least 1) after every 10 × size accesses, which costs O(size) once per
- * 10 × size accesses. It suits workloads whose popular keys stay popular, and loses to recency
+ * (rounding down, at least 1) after every 10 × size accesses (and at least 160), which costs
+ * O(size) once per period. Hits, sets of a present key and insertions all count as accesses. It suits workloads whose popular keys stay popular, and loses to recency
  * policies when popularity shifts quickly.
  */
 export class LFUCache<K, V> extends PolicyCache<K, V> {
