@@ -34,6 +34,9 @@ export interface LIRSOptions<K, V> extends CacheOptions<K, V> {
  * S is pruned so its bottom is always LIR. A loop larger than the cache, which gives LRU no hits,
  * keeps most of its keys under LIRS.
  *
+ * One rule follows Caffeine's simulator rather than the paper: a resident HIR key hit again
+ * while its stand-in is still the top of S (no other key was used in between) stays HIR.
+ *
  * On a byte budget the LIR share and Q are measured in weight, and a promotion demotes the oldest
  * LIR entries until the LIR weight fits again. Non-resident entries are remembered up to twice
  * the budget's weight, oldest forgotten first (the paper leaves this bound open; Caffeine's
@@ -104,7 +107,7 @@ export class LIRSCache<K, V> extends PolicyCache<K, V> {
     }
     const shadow = this.#shadows.get(e.key);
     if (shadow !== undefined && s.head !== shadow) {
-      // Re-used while still in S: promote.
+      // Re-used while still in S (below its top: see the class doc): promote.
       this.#dropShadow(shadow);
       this.#q.remove(e);
       this.#pushLir(e);
