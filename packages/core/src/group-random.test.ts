@@ -4,19 +4,7 @@ import { GeeCacheError } from "./errors.ts";
 import type { Group } from "./group.ts";
 import type { PeerGetter, PeerPicker } from "./peers.ts";
 import { createRegistry } from "./registry.ts";
-import { tick } from "./test-util.ts";
-
-/** A deterministic PRNG (mulberry32) so a failing seed can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng, tick } from "./test-util.ts";
 
 const NODES = 3;
 const KEYS = 12;

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { createARC } from "./index.ts";
+import { rng } from "./test-util.ts";
 
 /** The paper's ARC(c), Fig. 4, written plainly with arrays (index 0 is the LRU end). */
 class ReferenceARC {
@@ -68,18 +69,6 @@ class ReferenceARC {
     list.splice(i, 1);
     return true;
   }
-}
-
-/** A deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 describe("ARC", () => {

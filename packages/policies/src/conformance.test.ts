@@ -2,18 +2,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { Cache, CacheOptions, EvictionReason } from "@geecache/lru";
 import { createCache, type PolicyName, policyNames } from "./index.ts";
-
-/** A deterministic PRNG (mulberry32) so a failing seed can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from "./test-util.ts";
 
 type Event = [string, number, EvictionReason];
 
