@@ -235,7 +235,8 @@ let hirRatio = 0.01;
 
 /**
  * Sketch seeds over which the comparison with Caffeine's W-TinyLFU figures is repeated: which
- * keys share sketch counters moves a W-TinyLFU by up to a point, as much as the gaps compared.
+ * keys share sketch counters moves a W-TinyLFU by as much as the differences compared, and an
+ * adaptive one by more (its climber then steps differently).
  */
 const SPREAD_SEEDS = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
 
@@ -536,7 +537,7 @@ function report(title: string, argv: string, started: number, out: string[]): st
   ];
   if (summary.vsCaffeine.length > 0) {
     lines.push(
-      `Our best policy against Caffeine's published W-TinyLFU figures (same trace and size). Which keys share the sketch's counters moves a W-TinyLFU by up to a point, so the same policy is also run with the sketch hashing keys with seeds ${SPREAD_SEEDS[0]} to ${SPREAD_SEEDS.at(-1)} (the \`--sketch-seed\` option): ours − theirs, mean (lowest to highest).`,
+      `Our best policy against Caffeine's published W-TinyLFU figures (same trace and size). Which keys share the sketch's counters moves a W-TinyLFU by as much as these differences, so the same policy is also run with the sketch hashing keys with seeds ${SPREAD_SEEDS[0]} to ${SPREAD_SEEDS.at(-1)} (the \`--sketch-seed\` option): ours − theirs, mean (lowest to highest).`,
       "",
       "| trace | size | published | theirs | ours, same policy | same policy, seeds: ours − theirs | our best | best − theirs |",
       "|---|--:|---|--:|--:|--:|--:|--:|",

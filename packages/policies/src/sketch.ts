@@ -85,7 +85,8 @@ export class FrequencySketch {
       odd += t[i]! & 1;
       t[i] = t[i]! >>> 1;
     }
-    this.#additions = (this.#additions - (odd >>> 2)) >>> 1;
+    // Never below 0: odd / 4 is at most the table's width, under the sample size.
+    this.#additions = Math.max(0, this.#additions - (odd >>> 2)) >>> 1;
   }
 }
 
