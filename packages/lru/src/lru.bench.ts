@@ -308,7 +308,7 @@ const indexTable = indexResults
   .join("\n");
 let md = `## lru
 
-Command: \`pnpm --filter @geecache/lru bench\` · Node ${process.version} · ${new Date().toISOString().slice(0, 10)} · best of ${ROUNDS} interleaved rounds of ${OPS.toLocaleString("en")} operations, each run in a fresh process, million ops/s (higher is better); ratio = ours / the faster of the other two.
+Command: \`${process.env.BENCH_ROUNDS === undefined ? "" : `BENCH_ROUNDS=${ROUNDS} `}pnpm --filter @geecache/lru bench\` · Node ${process.version} · ${new Date().toISOString().slice(0, 10)} · best of ${ROUNDS} interleaved rounds of ${OPS.toLocaleString("en")} operations, each run in a fresh process, million ops/s (higher is better); ratio = ours / the faster of the other two.
 
 | entries | workload | @geecache/lru | lru-cache | mnemonist | ratio |
 |--:|---|--:|--:|--:|--:|

@@ -17,8 +17,8 @@ const CURSOR_CHECKS = 2;
  * entry sizes (`maxBytes`), or both, with optional per-entry time to live.
  *
  * get, peek, has, set and delete are O(1). Entries live in slots: a Map from key to slot index,
- * keys and values in parallel arrays, and the recency list as two typed arrays (`next`/`prev`),
- * so an entry costs no object of its own. Sizes and expiry times get their own typed arrays only
+ * keys and values in parallel arrays, and the recency list in one typed array of links, so an
+ * entry costs no object of its own. Sizes and expiry times get their own typed arrays only
  * once a size or a TTL is first used.
  *
  * Expired entries are never returned. They are reclaimed (reported with reason "expired") when
@@ -38,10 +38,12 @@ export class LRUCache<K, V> implements Cache<K, V> {
   #map = new Map<K, number>();
   #keys: (K | undefined)[] = [];
   #values: (V | undefined)[] = [];
-  /** Toward the LRU end (older). */
-  #next: Uint32Array;
-  /** Toward the MRU end (newer). */
-  #prev: Uint32Array;
+  /**
+   * The recency list: slot i's next (toward the LRU end) at 2i, its prev (toward the MRU end) at
+   * 2i + 1. Side by side, a slot's two links share a cache line: a get at 1M entries then takes
+   * one data-cache miss fewer than with a `next` and a `prev` array.
+   */
+  #links: Uint32Array;
   /** Stack of freed slots, reused before fresh ones. */
   #free: Uint32Array;
   #freeTop = 0;
@@ -93,8 +95,7 @@ export class LRUCache<K, V> implements Cache<K, V> {
     this.#now = now ?? Date.now;
 
     this.#slots = Math.min(this.#maxEntries, INITIAL_SLOTS);
-    this.#next = new Uint32Array(this.#slots);
-    this.#prev = new Uint32Array(this.#slots);
+    this.#links = new Uint32Array(2 * this.#slots);
     this.#free = new Uint32Array(this.#slots);
     if (sizeOf !== undefined) this.#sizes = new Float64Array(this.#slots);
     if (ttlMs !== undefined) this.#expiry = new Float64Array(this.#slots).fill(NEVER);
@@ -223,8 +224,8 @@ export class LRUCache<K, V> implements Cache<K, V> {
         this.#head = i;
         this.#tail = i;
       } else {
-        this.#next[i] = this.#head;
-        this.#prev[this.#head] = i;
+        this.#links[2 * i] = this.#head;
+        this.#links[2 * this.#head + 1] = i;
         this.#head = i;
       }
     }
@@ -258,7 +259,7 @@ export class LRUCache<K, V> implements Cache<K, V> {
     const keys: K[] = [];
     const values: V[] = [];
     if (onEvicted !== undefined) {
-      for (let i = this.#tail, k = 0; k < n; k++, i = this.#prev[i]!) {
+      for (let i = this.#tail, k = 0; k < n; k++, i = this.#links[2 * i + 1]!) {
         keys.push(this.#keys[i] as K);
         values.push(this.#values[i] as V);
       }
@@ -267,8 +268,7 @@ export class LRUCache<K, V> implements Cache<K, V> {
     this.#keys = [];
     this.#values = [];
     this.#slots = Math.min(this.#maxEntries, INITIAL_SLOTS);
-    this.#next = new Uint32Array(this.#slots);
-    this.#prev = new Uint32Array(this.#slots);
+    this.#links = new Uint32Array(2 * this.#slots);
     this.#free = new Uint32Array(this.#slots);
     if (this.#sizes !== undefined) this.#sizes = new Float64Array(this.#slots);
     if (this.#expiry !== undefined) this.#expiry = new Float64Array(this.#slots).fill(NEVER);
@@ -308,7 +308,7 @@ export class LRUCache<K, V> implements Cache<K, V> {
   *entries(): IterableIterator<[K, V]> {
     const now = this.#expiry === undefined ? 0 : this.#now();
     for (let i = this.#head, k = this.#map.size; k > 0; k--) {
-      const next = this.#next[i]!;
+      const next = this.#links[2 * i]!;
       if (this.#expiry === undefined || this.#expiry[i]! > now) {
         yield [this.#keys[i] as K, this.#values[i] as V];
       }
@@ -355,18 +355,17 @@ export class LRUCache<K, V> implements Cache<K, V> {
   }
 
   #moveToHead(i: number): void {
-    const next = this.#next;
-    const prev = this.#prev;
+    const links = this.#links;
     if (i === this.#tail) {
-      this.#tail = prev[i]!;
+      this.#tail = links[2 * i + 1]!;
     } else {
-      const n = next[i]!;
-      const p = prev[i]!;
-      next[p] = n;
-      prev[n] = p;
+      const n = links[2 * i]!;
+      const p = links[2 * i + 1]!;
+      links[2 * p] = n;
+      links[2 * n + 1] = p;
     }
-    next[i] = this.#head;
-    prev[this.#head] = i;
+    links[2 * i] = this.#head;
+    links[2 * this.#head + 1] = i;
     this.#head = i;
   }
 
@@ -375,15 +374,16 @@ export class LRUCache<K, V> implements Cache<K, V> {
     const key = this.#keys[i] as K;
     const value = this.#values[i] as V;
     this.#map.delete(key);
+    const links = this.#links;
     if (i === this.#head) {
-      this.#head = this.#next[i]!;
+      this.#head = links[2 * i]!;
     } else if (i === this.#tail) {
-      this.#tail = this.#prev[i]!;
+      this.#tail = links[2 * i + 1]!;
     } else {
-      const n = this.#next[i]!;
-      const p = this.#prev[i]!;
-      this.#next[p] = n;
-      this.#prev[n] = p;
+      const n = links[2 * i]!;
+      const p = links[2 * i + 1]!;
+      links[2 * p] = n;
+      links[2 * n + 1] = p;
     }
     this.#bytes -= this.#sizes === undefined ? 1 : this.#sizes[i]!;
     this.#keys[i] = undefined;
@@ -404,8 +404,7 @@ export class LRUCache<K, V> implements Cache<K, V> {
   /** Doubles the slot arrays, up to maxEntries so that a full count-bounded cache wastes none. */
   #grow(): void {
     const slots = Math.min(Math.max(this.#slots * 2, 16), this.#maxEntries);
-    this.#next = resize(this.#next, slots);
-    this.#prev = resize(this.#prev, slots);
+    this.#links = resize(this.#links, 2 * slots);
     this.#free = resize(this.#free, slots);
     if (this.#sizes !== undefined) this.#sizes = resize(this.#sizes, slots);
     if (this.#expiry !== undefined) {
