@@ -345,7 +345,7 @@ describe("Group with a RingPeerPicker", () => {
     const group = createRegistry({ peers }).newGroup({
       name: "g",
       maxBytes: 1000,
-      peerTimeoutMs: 1000,
+      peerTimeoutMs: 5_000,
       getter: (key) => `local:${key}`,
     });
     // n:10 owns k1..k10. The callers' deadlines reach them as DEADLINE_EXCEEDED...
