@@ -1,10 +1,11 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { rng } from "@geecache/testkit";
 import { GeeCacheError } from "./errors.ts";
 import type { Group } from "./group.ts";
 import type { PeerGetter, PeerPicker } from "./peers.ts";
 import { createRegistry } from "./registry.ts";
-import { rng, tick } from "./test-util.ts";
+import { tick } from "./test-util.ts";
 
 const NODES = 3;
 const KEYS = 12;

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { rng } from "@geecache/testkit";
 import type { CacheOptions, EvictionReason } from "./cache.ts";
 import { createLRU, LRUCache, lruFactory } from "./lru.ts";
 
@@ -431,18 +432,6 @@ test("grows past its initial slots when only maxBytes is given, and clear shrink
   cache.set(1, 1);
   assert.deepEqual([...cache.entries()], [[1, 1]]);
 });
-
-/** mulberry32: a small deterministic PRNG so failures reproduce. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * Model is the obvious LRU: a Map whose insertion order is the recency order (oldest first).

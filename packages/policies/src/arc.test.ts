@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { rng } from "@geecache/testkit";
 import { createARC } from "./index.ts";
-import { rng } from "./test-util.ts";
 
 /** The paper's ARC(c), Fig. 4, written plainly with arrays (index 0 is the LRU end). */
 class ReferenceARC {

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { Cache, CacheOptions, EvictionReason } from "@geecache/lru";
+import { rng } from "@geecache/testkit";
 import { createCache, type PolicyName, policyNames } from "./index.ts";
-import { rng } from "./test-util.ts";
 
 type Event = [string, number, EvictionReason];
 

@@ -9,8 +9,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { Cache, CacheOptions, EvictionReason } from "@geecache/lru";
+import { rng } from "@geecache/testkit";
 import { createFIFO, createLFU, createSIEVE } from "./index.ts";
-import { rng } from "./test-util.ts";
 
 type K = string;
 type V = number;

@@ -1,6 +1,4 @@
-// Helpers for this package's unit tests (excluded from the build with the tests).
-
-/** rng is a deterministic PRNG (mulberry32), so a failing seed can be replayed. */
+/** rng is a deterministic PRNG (mulberry32): a randomized test that fails names its seed, and the seed replays it. */
 export function rng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
