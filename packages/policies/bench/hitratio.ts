@@ -452,7 +452,7 @@ function compare(
       const hits = r.hits.get(mine)!;
       if (misses) {
         const d = n - hits - theirs;
-        return `${theirs} (${d >= 0 ? "+" : ""}${d}, ${d >= 0 ? "+" : ""}${f2((100 * d) / n)} pp)`;
+        return `${theirs} (${d >= 0 ? "+" : ""}${d}, ${signed((100 * d) / n)} pp)`;
       }
       const d = pct(hits, n) - theirs;
       if (column === "ARC (paper)") summary.arcPaper.push(d);

@@ -12,8 +12,9 @@ const MIN_PERIOD = 160;
  * recently used. Every operation is O(1) (Shah, Mitra & Matani's list of frequency buckets,
  * each an LRU list). To keep old popularity from pinning entries forever, all counts are halved
  * (rounding down, at least 1) after every 10 × size accesses (and at least 160), which costs
- * O(size) once per period. Hits, sets of a present key and insertions all count as accesses. It suits workloads whose popular keys stay popular, and loses to recency
- * policies when popularity shifts quickly.
+ * O(size) once per period. Hits, sets of a present key and insertions all count as accesses.
+ * It suits workloads whose popular keys stay popular, and loses to recency policies when
+ * popularity shifts quickly.
  */
 export class LFUCache<K, V> extends PolicyCache<K, V> {
   /** The bucket of the lowest frequency; buckets link upward through `up`. */
