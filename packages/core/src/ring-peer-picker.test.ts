@@ -202,6 +202,27 @@ describe("RingPeerPicker", () => {
       assert.equal(b.created[0]!.calls.length, 3 + 1 + 2);
     });
 
+    it("pickPeers fills a down peer's place from further up the ring", async () => {
+      const b = breakerSetup();
+      b.picker.setPeers(["n:10", "n:20", "n:30", "n:40"]);
+      // k5's ring order: n:10, (self n:20), n:30, n:40. Take n:10 and n:30 out of use.
+      for (let i = 0; i < 3; i++) assert.equal(await b.call("k5"), "failed");
+      for (let i = 0; i < 3; i++) assert.equal(await b.call("k25"), "failed");
+      assert.deepEqual(b.picker.downPeers(), ["n:10", "n:30"]);
+      assert.deepEqual(
+        b.picker.pickPeers("k5", 2).map((p) => p.id),
+        ["n:40", "n:10"],
+      );
+      assert.deepEqual(
+        b.picker.pickPeers("k5", 1).map((p) => p.id),
+        ["n:40"],
+      );
+      assert.deepEqual(
+        b.picker.pickPeers("k5", 5).map((p) => p.id),
+        ["n:40", "n:10", "n:30"],
+      );
+    });
+
     it("counts only the peer's failures: an answer resets, a caller's cancel is not judged", async () => {
       const b = breakerSetup();
       const fail = () => Promise.reject(new GeeCacheError("UNAVAILABLE", "refused"));

@@ -45,8 +45,9 @@ export interface RingPeerPicker extends PeerPicker {
    */
   setPeers(members: Iterable<string | Member>): void;
   /**
-   * pickPeers returns up to n PeerGetters for key in ring order, the owner first, skipping self;
-   * peers the breaker has taken out of use come after the others.
+   * pickPeers returns up to n PeerGetters for key in ring order, the owner first, skipping self.
+   * A peer the breaker has taken out of use yields its place to the next peer in use on the
+   * ring; peers out of use are listed only when fewer than n are in use, after those.
    */
   pickPeers(key: string, n: number): PeerGetter[];
   /** ownerOf returns the address owning key (possibly self), or undefined with no members. */
@@ -118,7 +119,14 @@ export function createRingPeerPicker(options: RingPeerPickerOptions): RingPeerPi
     pickPeers(key, n) {
       const up: PeerGetter[] = [];
       const down: PeerGetter[] = [];
-      for (const id of ring.getN(key, self === undefined ? n : n + 1)) {
+      let ids = ring.getN(key, self === undefined ? n : n + 1);
+      // A peer out of use gives its place to the next one up the ring, however far that is:
+      // with two of three nodes down, the third must still be asked.
+      if (breaker !== undefined && ids.some((id) => breaker.isDown(id))) {
+        ids = ring.getN(key, ring.size);
+      }
+      for (const id of ids) {
+        if (up.length === n) break;
         if (id === self) continue;
         const g = getters.get(id);
         if (g === undefined) continue;
