@@ -1,23 +1,24 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import {
-  GeeCacheError,
-  type PeerGetRequest,
-  type PeerGetResponse,
-  type PeerGetter,
-} from "@geecache/core";
-import { buildGateway, type GatewayRing } from "./build-app.ts";
+import { GeeCacheError, type PeerGetRequest, type PeerGetResponse } from "@geecache/core";
+import { buildGateway, type GatewayPeer, type GatewayRing } from "./build-app.ts";
 
 type Behaviour = (req: PeerGetRequest, signal?: AbortSignal) => Promise<PeerGetResponse>;
 
-/** A fake node: records the calls it gets and answers with its behaviour. */
-function node(id: string, behaviour: Behaviour): PeerGetter & { calls: string[] } {
+/** A fake node: records the calls it gets (and their forwarded flags) and answers with its behaviour. */
+function node(
+  id: string,
+  behaviour: Behaviour,
+): GatewayPeer & { calls: string[]; forwarded: (boolean | undefined)[] } {
   const calls: string[] = [];
+  const forwarded: (boolean | undefined)[] = [];
   return {
     id,
     calls,
+    forwarded,
     get(req, options) {
       calls.push(`${req.group}/${req.key}`);
+      forwarded.push(options?.forwarded);
       return behaviour(req, options?.signal);
     },
   };
@@ -41,15 +42,16 @@ const hang: Behaviour = (_req, signal) =>
   new Promise((_resolve, reject) => signal?.addEventListener("abort", () => reject(signal.reason)));
 
 /** A ring of the given nodes where every key is owned by the first, then the second... */
-function ring(nodes: PeerGetter[]): GatewayRing {
+function ring(nodes: GatewayPeer[]): GatewayRing {
   return {
     pickPeers: (_key, n) => nodes.slice(0, n),
+    ownerOf: () => nodes[0]?.id,
     peers: () => nodes.map((p) => p.id),
     downPeers: () => [],
   };
 }
 
-function gateway(nodes: PeerGetter[], extra: Partial<Parameters<typeof buildGateway>[0]> = {}) {
+function gateway(nodes: GatewayPeer[], extra: Partial<Parameters<typeof buildGateway>[0]> = {}) {
   return buildGateway({
     ring: ring(nodes),
     nodeStats: async (address) => {
@@ -141,10 +143,14 @@ test("another method on a GET route is 405 with Allow, and HEAD is answered", as
 });
 
 test("an unavailable owner is skipped for the next node; none reachable is 503", async () => {
+  const a = node("a:1", refuse);
   const b = node("b:1", serve);
-  const ok = await gateway([node("a:1", refuse), b]).inject("/api?key=Tom");
+  const ok = await gateway([a, b]).inject("/api?key=Tom");
   assert.equal(ok.statusCode, 200);
   assert.deepEqual(b.calls, ["scores/Tom"]);
+  // The owner may route the key on (its ring may be newer than ours); the stand-in must not.
+  assert.deepEqual(a.forwarded, [false]);
+  assert.deepEqual(b.forwarded, [true]);
 
   const down = await gateway([node("a:1", refuse), node("b:1", refuse), node("c:1", serve)]).inject(
     "/api?key=Tom",

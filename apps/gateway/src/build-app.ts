@@ -1,14 +1,24 @@
 import { isUtf8 } from "node:buffer";
-import { GeeCacheError, type PeerGetResponse, type PeerGetter } from "@geecache/core";
+import { GeeCacheError, type PeerGetRequest, type PeerGetResponse } from "@geecache/core";
 import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from "fastify";
 import { toErrorReply } from "./errors.ts";
 
+/** GatewayPeer is one node as the gateway calls it; transport-connect's PeerClient is one. */
+export interface GatewayPeer {
+  readonly id: string;
+  get(
+    request: PeerGetRequest,
+    options?: { signal?: AbortSignal; forwarded?: boolean },
+  ): Promise<PeerGetResponse>;
+}
+
 /**
  * GatewayRing is what the gateway needs of the cluster: the nodes to ask for a key, owner first
- * (transport-connect's ring picker with no self), and every node's address.
+ * (transport-connect's ring picker with no self), the owner's address, and every node's address.
  */
 export interface GatewayRing {
-  pickPeers(key: string, n: number): PeerGetter[];
+  pickPeers(key: string, n: number): GatewayPeer[];
+  ownerOf(key: string): string | undefined;
   peers(): string[];
   /** The nodes taken out of use for failing (they are asked last). */
   downPeers(): string[];
@@ -167,10 +177,14 @@ export function buildGateway(options: GatewayOptions): FastifyInstance {
     const candidates = ring.pickPeers(key, attempts);
     if (candidates.length === 0)
       throw new GeeCacheError("UNAVAILABLE", "no cache nodes are configured");
+    const owner = ring.ownerOf(key);
     let last: GeeCacheError | undefined;
     for (const peer of candidates) {
       try {
-        return await peer.get({ group, key }, { signal });
+        // The owner by this gateway's ring may be stale (a member just joined): it gets the key
+        // as a client's request, so its own ring routes it on to the real owner. Any other node
+        // is asked because the owner failed, and must answer itself.
+        return await peer.get({ group, key }, { signal, forwarded: peer.id !== owner });
       } catch (err) {
         if (signal.aborted) {
           throw new GeeCacheError("DEADLINE_EXCEEDED", `no answer within ${timeoutMs} ms`, {

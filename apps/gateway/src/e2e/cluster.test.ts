@@ -5,7 +5,15 @@ import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { createRingPeerPicker, type PeerGetter } from "@geecache/core";
 import { CacheService } from "@geecache/proto";
-import { type Cluster, connectGetUrl, loadsOf, nodeStats, startCluster } from "./cluster.ts";
+import { freePorts, spawnProcess } from "@geecache/testkit";
+import {
+  type Cluster,
+  connectGetUrl,
+  gatewayMain,
+  loadsOf,
+  nodeStats,
+  startCluster,
+} from "./cluster.ts";
 
 const table: Record<string, string> = {
   Tom: "630",
@@ -110,6 +118,42 @@ test("200 concurrent requests for one cold key spread over all nodes cost one lo
     peerLoads.every((n) => n >= 1),
     `peer loads on non-owners: ${peerLoads}`,
   );
+});
+
+test("a gateway whose member list lags still costs one load: the node it asks routes the key to its owner", async () => {
+  // As during a join: this gateway has not yet heard of the key's owner.
+  const key = "Alice";
+  const owner = ownerOf(key);
+  const [port] = await freePorts(1);
+  const lagging = await spawnProcess({
+    name: "gateway:lagging",
+    args: [
+      gatewayMain,
+      "--port",
+      String(port),
+      "--peers",
+      cluster.addresses.filter((a) => a !== owner).join(","),
+    ],
+    ready: "geecache gateway listening",
+    readyTimeoutMs: 20_000,
+  });
+  try {
+    const before = await loadsOf(cluster.addresses, key);
+    const res = await fetch(`http://127.0.0.1:${port}/api?key=${key}&group=burst`, {
+      signal: AbortSignal.timeout(10_000),
+    });
+    assert.equal(res.status, 200);
+    assert.deepEqual(await res.json(), { key, group: "burst", value: table[key] });
+    const afterLoads = await loadsOf(cluster.addresses, key);
+    const delta = Object.fromEntries(
+      Object.entries(afterLoads)
+        .map(([a, n]) => [a, n - (before[a] ?? 0)] as const)
+        .filter(([, n]) => n > 0),
+    );
+    assert.deepEqual(delta, { [owner]: 1 });
+  } finally {
+    await lagging.stop();
+  }
 });
 
 test("one Get over gRPC, Connect JSON on HTTP/1.1 and Connect GET gives the same value", async () => {
@@ -231,9 +275,9 @@ test("a node that hangs (SIGSTOP) costs a few requests their deadline, then is s
     down = await downs();
   }
   assert.deepEqual(down, []);
-  const before = (await nodeStats(victim)).groups.scores!.serverRequests as number;
+  const before = (await nodeStats(victim)).groups.scores!.gets as number;
   assert.equal((await api(`/api?key=${keys[0]}`)).status, 404);
-  assert.equal((await nodeStats(victim)).groups.scores!.serverRequests, before + 1);
+  assert.equal((await nodeStats(victim)).groups.scores!.gets, before + 1);
 });
 
 // Last: it kills a node.
