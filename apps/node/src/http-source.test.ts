@@ -9,9 +9,12 @@ import { createHttpOrigin } from "./http-source.ts";
 let server: Server;
 let base: string;
 const hang: (() => void)[] = [];
+/** Every path the origin was asked for. */
+const asked: string[] = [];
 
 before(async () => {
   server = createServer((req, res) => {
+    asked.push(req.url ?? "");
     const [, group, key] = (req.url ?? "").split("/").map(decodeURIComponent);
     if (key === "Tom") {
       res.setHeader("cache-control", "public, max-age=60");
@@ -88,7 +91,21 @@ test("the caller's abort is a cancellation", async () => {
   assert.equal(await code(p), "CANCELED");
 });
 
+test('a key or group "." or ".." is a load failure, never a fetch of another path', async () => {
+  const get = createHttpOrigin({ urlTemplate: `${base}/{group}/{key}?v=1` });
+  asked.length = 0;
+  for (const key of [".", ".."]) assert.equal(await code(get(key, ctx())), "LOAD_FAILED", key);
+  assert.equal(await code(get("Tom", ctx(".."))), "LOAD_FAILED");
+  assert.deepEqual(asked, []);
+  // Dots inside a segment, or in the query, are plain characters.
+  const query = createHttpOrigin({ urlTemplate: `${base}/scores/x?key={key}` });
+  assert.equal(await query("..", ctx()), null);
+  assert.equal(await get("..x", ctx()), null);
+  assert.deepEqual(asked, ["/scores/x?key=..", "/scores/..x?v=1"]);
+});
+
 test("bad templates are rejected up front", () => {
+  assert.throws(() => createHttpOrigin({ urlTemplate: `${base}/../{key}` }), TypeError);
   assert.throws(() => createHttpOrigin({ urlTemplate: `${base}/{group}` }), TypeError);
   assert.throws(() => createHttpOrigin({ urlTemplate: "ftp://x/{key}" }), TypeError);
   assert.throws(() => createHttpOrigin({ urlTemplate: "not a url {key}" }), TypeError);

@@ -45,11 +45,22 @@ export function createHttpOrigin(options: HttpOriginOptions): HttpOrigin {
   if (probe.protocol !== "http:" && probe.protocol !== "https:") {
     throw new TypeError(`origin URL must be http or https, got ${probe.protocol}`);
   }
+  if (hasDotSegment(urlTemplate)) {
+    throw new TypeError(`origin URL template ${JSON.stringify(urlTemplate)} has a . or .. segment`);
+  }
 
   return async (key, { signal, group }) => {
     const url = urlTemplate
       .replaceAll("{group}", encodeURIComponent(group))
       .replaceAll("{key}", encodeURIComponent(key));
+    // encodeURIComponent leaves "." alone, and URL parsing resolves a "." or ".." segment (even
+    // spelled %2E), so such a key would fetch another resource: the parent path, or the group's.
+    if (hasDotSegment(url)) {
+      throw new GeeCacheError(
+        "LOAD_FAILED",
+        `key ${JSON.stringify(key)} or group ${JSON.stringify(group)} would be a . or .. segment of the origin URL's path`,
+      );
+    }
     const deadline = AbortSignal.timeout(timeoutMs);
     try {
       const res = await doFetch(url, { signal: AbortSignal.any([signal, deadline]) });
@@ -104,4 +115,10 @@ function maxAgeMs(cacheControl: string | null): number | undefined {
   const m = cacheControl === null ? null : /(?:^|,)\s*max-age=(\d+)/i.exec(cacheControl);
   const seconds = m === null ? 0 : Number(m[1]);
   return seconds > 0 ? seconds * 1_000 : undefined;
+}
+
+/** Whether the path of url (scheme and authority skipped, query and fragment cut) has a dot segment. */
+function hasDotSegment(url: string): boolean {
+  const path = url.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i, "").split(/[?#]/, 1)[0] ?? "";
+  return path.split("/").some((s) => s === "." || s === "..");
 }
