@@ -23,10 +23,25 @@ export type ErrorCode =
   /** A bug or an unexpected condition. */
   | "INTERNAL";
 
-/** GeeCacheError is the one error class of GeeCache, with a stable code and an optional cause. */
+/** Marks GeeCacheErrors across copies of this package (one registry key for all of them). */
+const brand = Symbol.for("@geecache/core:GeeCacheError");
+
+/**
+ * GeeCacheError is the one error class of GeeCache, with a stable code and an optional cause.
+ * `instanceof GeeCacheError` also holds for errors made by another copy of @geecache/core in the
+ * same process (a package manager may install two), so an owner's NOT_FOUND stays final.
+ */
 export class GeeCacheError extends Error {
   override name = "GeeCacheError";
   readonly code: ErrorCode;
+
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return (
+      typeof value === "object" &&
+      value !== null &&
+      (value as { [brand]?: unknown })[brand] === true
+    );
+  }
 
   constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
@@ -47,3 +62,5 @@ export class GeeCacheError extends Error {
     return new GeeCacheError(code, String(reason), { cause: reason });
   }
 }
+
+Object.defineProperty(GeeCacheError.prototype, brand, { value: true });
