@@ -247,6 +247,44 @@ describe("Group.get failures", () => {
     assert.equal(s.localLoads, 1);
   });
 
+  it("logs a getter failure as a warning, with the group, the key and the error", async () => {
+    const warnings: object[] = [];
+    const quiet = () => {};
+    const registry = createRegistry({
+      logger: { debug: quiet, info: quiet, warn: (obj) => warnings.push(obj), error: quiet },
+    });
+    const boom = new Error("db down");
+    const group = registry.newGroup({
+      name: "g",
+      maxBytes: 1000,
+      getter: () => {
+        throw boom;
+      },
+    });
+    await assert.rejects(group.get("k"), isCode("LOAD_FAILED"));
+    assert.deepEqual(warnings, [{ group: "g", key: "k", err: boom }]);
+  });
+
+  it("rejects, never throws: a picker that throws, a bad signal", async () => {
+    const registry = createRegistry({
+      peers: {
+        pickPeer() {
+          throw new Error("picker bug");
+        },
+      },
+    });
+    const group = registry.newGroup({ name: "g", maxBytes: 1000, getter: () => "v" });
+    const got = group.get("k");
+    assert.ok(got instanceof Promise);
+    await assert.rejects(
+      got,
+      (e) => isCode("INTERNAL")(e) && /picker bug/.test((e as Error).message),
+    );
+    const badSignal = { signal: "x" } as unknown as { signal: AbortSignal };
+    await assert.rejects(group.get("k", badSignal), isCode("INVALID_ARGUMENT"));
+    assert.throws(() => createRegistry({ peers: {} as never }), isCode("INVALID_ARGUMENT"));
+  });
+
   it("lets one waiter abort without cancelling the load for the others", async () => {
     const gate = deferred<string>();
     let loadSignal: AbortSignal | undefined;

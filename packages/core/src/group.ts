@@ -347,7 +347,8 @@ export function createGroup(options: GroupOptions, context: GroupContext): Group
           else {
             if (loadSignal.aborted) throw abortError(loadSignal);
             stats.localLoadErrs++;
-            logger?.debug({ group: name, key, err: e }, "geecache: getter failed");
+            // The caller gets LOAD_FAILED (a gateway hides even that); the why is only here.
+            logger?.warn({ group: name, key, err: e }, "geecache: getter failed");
             const message = e instanceof Error ? e.message : String(e);
             throw new GeeCacheError(
               "LOAD_FAILED",
@@ -442,34 +443,47 @@ export function createGroup(options: GroupOptions, context: GroupContext): Group
     return v !== undefined && (v.expiresAtMs === undefined || v.expiresAtMs > t) ? v : undefined;
   }
 
+  function get(key: string, getOptions: GetOptions | undefined): Promise<ByteView> {
+    const bad = checkKey(key);
+    if (bad !== undefined) return Promise.reject(bad);
+    stats.gets++;
+    const fromPeer = getOptions?.fromPeer === true;
+    if (fromPeer) stats.serverRequests++;
+    const hit = lookup(key);
+    if (hit !== undefined) return resolvedPromise(hit);
+    if (negative?.get(key)) {
+      stats.negativeHits++;
+      return Promise.reject(notFound(key));
+    }
+    stats.loads++;
+    const signal = getOptions?.signal;
+    if (signal !== undefined && !(signal instanceof AbortSignal)) {
+      return Promise.reject(new GeeCacheError("INVALID_ARGUMENT", "signal must be an AbortSignal"));
+    }
+    if (signal?.aborted) return Promise.reject(abortError(signal));
+    // The owner is picked before the flight (groupcache picks inside it) so that a key this
+    // node owns takes a single flight, the getter's. Callers split by a membership change
+    // between two picks only cost one extra load.
+    const peer = fromPeer ? undefined : peersOf().pickPeer(key);
+    if (peer === undefined) return loadLocally(key, signal, true);
+    return peerLoads.run(
+      key,
+      signal,
+      (s) => loadFromPeer(peer, key, s),
+      () => stats.loadsDeduped++,
+    );
+  }
+
   return {
     name,
     get(key, getOptions) {
-      const bad = checkKey(key);
-      if (bad !== undefined) return Promise.reject(bad);
-      stats.gets++;
-      const fromPeer = getOptions?.fromPeer === true;
-      if (fromPeer) stats.serverRequests++;
-      const hit = lookup(key);
-      if (hit !== undefined) return resolvedPromise(hit);
-      if (negative?.get(key)) {
-        stats.negativeHits++;
-        return Promise.reject(notFound(key));
+      // Documented to reject, never throw: a picker's bug or a bad signal must not escape as a
+      // synchronous throw into a caller that only handles the promise.
+      try {
+        return get(key, getOptions);
+      } catch (e) {
+        return Promise.reject(GeeCacheError.from(e));
       }
-      stats.loads++;
-      const signal = getOptions?.signal;
-      if (signal?.aborted) return Promise.reject(abortError(signal));
-      // The owner is picked before the flight (groupcache picks inside it) so that a key this
-      // node owns takes a single flight, the getter's. Callers split by a membership change
-      // between two picks only cost one extra load.
-      const peer = fromPeer ? undefined : peersOf().pickPeer(key);
-      if (peer === undefined) return loadLocally(key, signal, true);
-      return peerLoads.run(
-        key,
-        signal,
-        (s) => loadFromPeer(peer, key, s),
-        () => stats.loadsDeduped++,
-      );
     },
     remove(key) {
       const bad = checkKey(key);

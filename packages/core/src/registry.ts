@@ -41,7 +41,7 @@ export interface Registry {
 /** createRegistry returns an empty registry. */
 export function createRegistry(options: RegistryOptions = {}): Registry {
   const groups = new Map<string, Group>();
-  let peers = options.peers ?? NoPeers;
+  let peers = options.peers === undefined ? NoPeers : checkPicker(options.peers);
   const context = { peers: () => peers, logger: options.logger };
 
   return {
@@ -69,10 +69,14 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
       return out;
     },
     setPeers(picker) {
-      if (picker === null || typeof picker !== "object" || typeof picker.pickPeer !== "function") {
-        throw new GeeCacheError("INVALID_ARGUMENT", "setPeers takes a PeerPicker");
-      }
-      peers = picker;
+      peers = checkPicker(picker);
     },
   };
+}
+
+function checkPicker(picker: PeerPicker): PeerPicker {
+  if (picker === null || typeof picker !== "object" || typeof picker.pickPeer !== "function") {
+    throw new GeeCacheError("INVALID_ARGUMENT", "peers must be a PeerPicker (with pickPeer)");
+  }
+  return picker;
 }
