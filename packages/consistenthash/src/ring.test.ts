@@ -228,6 +228,8 @@ describe("createHashRing", () => {
     assert.throws(() => r.add(1 as unknown as string), TypeError);
     assert.equal(r.size, 0);
     assert.throws(() => r.set([{ id: "a", weight: -1 }]), RangeError);
+    assert.throws(() => r.set("10.0.0.1:8001"), TypeError);
+    assert.equal(r.size, 0);
   });
 
   it("a throwing custom hash leaves the ring usable", () => {

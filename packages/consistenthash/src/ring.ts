@@ -256,6 +256,8 @@ export function createHashRing(options: HashRingOptions = {}): HashRing {
       return true;
     },
     set(nodes) {
+      // A string is iterable too: set("10.0.0.1:8001") would add a node per character.
+      if (typeof nodes === "string") throw new TypeError("set takes a list of nodes, not a string");
       // Validate everything before changing anything.
       const next = new Map<string, number>();
       for (const n of nodes) {

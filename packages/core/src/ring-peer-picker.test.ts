@@ -121,6 +121,16 @@ describe("RingPeerPicker", () => {
     for (const n of owners.values()) assert.ok(n > 600 && n < 1400, `uneven: ${[...owners]}`);
   });
 
+  it("setPeers refuses one string (an iterable of characters)", () => {
+    const { picker, created } = setup();
+    assert.throws(
+      () => picker.setPeers("n:10"),
+      (e: unknown) => e instanceof GeeCacheError && e.code === "INVALID_ARGUMENT",
+    );
+    assert.deepEqual(picker.peers(), []);
+    assert.deepEqual(created, []);
+  });
+
   describe("breaker", () => {
     // n:10 owns k5; its answers are scripted per call.
     function breakerSetup(breaker?: { failures?: number; cooldownMs?: number } | false) {

@@ -139,6 +139,13 @@ export function createRingPeerPicker(options: RingPeerPickerOptions): RingPeerPi
     peers: () => ring.nodes(),
     downPeers: () => breaker?.down() ?? [],
     setPeers(members) {
+      // A string is iterable too: setPeers("10.0.0.1:8001") would add a member per character.
+      if (typeof members === "string") {
+        throw new GeeCacheError(
+          "INVALID_ARGUMENT",
+          "setPeers takes a list of addresses, not a string",
+        );
+      }
       const nodes: { id: string; weight?: number }[] = [];
       for (const m of members) {
         if (typeof m === "string") nodes.push({ id: m });
