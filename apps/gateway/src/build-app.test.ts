@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { type AddressInfo, connect } from "node:net";
 import { test } from "node:test";
 import { GeeCacheError, type PeerGetRequest, type PeerGetResponse } from "@geecache/core";
 import { buildGateway, type GatewayPeer, type GatewayRing } from "./build-app.ts";
@@ -140,6 +141,109 @@ test("another method on a GET route is 405 with Allow, and HEAD is answered", as
   const head = await app.inject({ method: "HEAD", url: "/api?key=Tom" });
   assert.equal(head.statusCode, 200);
   assert.equal(head.body, "");
+});
+
+test("bodies are never parsed: a POST with broken JSON or a big body is still 405 or 404", async () => {
+  const app = gateway([node("a:1", serve)]);
+  const json = { "content-type": "application/json" };
+  for (const [url, status, code] of [
+    ["/api?key=Tom", 405, "METHOD_NOT_ALLOWED"],
+    ["/api/stats", 405, "METHOD_NOT_ALLOWED"],
+    ["/nope", 404, "ROUTE_NOT_FOUND"],
+  ] as const) {
+    const res = await app.inject({ method: "POST", url, headers: json, payload: "{bad" });
+    assert.equal(res.statusCode, status, url);
+    assert.equal(res.json().error.code, code, url);
+  }
+  const big = await app.inject({
+    method: "PUT",
+    url: "/api?key=Tom",
+    headers: { "content-type": "text/plain" },
+    payload: "x".repeat(2 << 20),
+  });
+  assert.equal(big.statusCode, 405);
+  assert.equal(big.json().error.code, "METHOD_NOT_ALLOWED");
+});
+
+test("malformed escapes, an empty or overlong group, and a bad path are 400 INVALID_ARGUMENT", async () => {
+  const a = node("a:1", serve);
+  const app = gateway([a]);
+  for (const url of [
+    "/api?key=%ZZ",
+    "/api?key=%C3%28",
+    "/api?key=%ED%A0%80",
+    "/api?key=Tom&group=",
+    `/api?key=Tom&group=${"g".repeat(257)}`,
+    "/%ZZ",
+    "/api%ZZ?key=Tom",
+  ]) {
+    const res = await app.inject(url);
+    assert.equal(res.statusCode, 400, url);
+    assert.equal(res.json().error.code, "INVALID_ARGUMENT", url);
+  }
+  assert.deepEqual(a.calls, []);
+  // Well-formed escapes still decode.
+  assert.equal((await app.inject("/api?key=%54om")).statusCode, 200);
+});
+
+test("requests Node's parser refuses get the same JSON error shape", async (t) => {
+  const app = gateway([node("a:1", serve)]);
+  await app.listen({ host: "127.0.0.1", port: 0 });
+  t.after(() => app.close());
+  const { port } = app.server.address() as AddressInfo;
+  const raw = async (request: string) => {
+    const socket = connect(port, "127.0.0.1");
+    socket.end(request);
+    const chunks: Buffer[] = [];
+    for await (const chunk of socket) chunks.push(chunk as Buffer);
+    const text = Buffer.concat(chunks).toString();
+    const status = Number(text.slice(9, 12));
+    return { status, body: JSON.parse(text.slice(text.indexOf("\r\n\r\n") + 4)) };
+  };
+  const garbage = await raw("GET /api?key=Tom HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n");
+  assert.equal(garbage.status, 400);
+  assert.equal(garbage.body.error.code, "INVALID_ARGUMENT");
+  const huge = await raw(
+    `GET /api?key=Tom HTTP/1.1\r\nHost: x\r\nX-Big: ${"y".repeat(40_000)}\r\n\r\n`,
+  );
+  assert.equal(huge.status, 431);
+  assert.equal(huge.body.error.code, "INVALID_ARGUMENT");
+});
+
+test("a request that arrives while the gateway closes is 503 UNAVAILABLE in JSON", async () => {
+  let release: (() => void) | undefined;
+  const slow = node(
+    "a:1",
+    () =>
+      new Promise((resolve) => {
+        release = () => resolve({ value: Buffer.from("630") });
+      }),
+  );
+  const app = gateway([slow], { timeoutMs: 60_000 });
+  await app.listen({ host: "127.0.0.1", port: 0 });
+  const { port } = app.server.address() as AddressInfo;
+  // A keep-alive connection busy with a slow request stays open through close(); its next
+  // request arrives after close() began.
+  const socket = connect(port, "127.0.0.1");
+  socket.write("GET /api?key=Tom HTTP/1.1\r\nHost: x\r\n\r\n");
+  const chunks: Buffer[] = [];
+  socket.on("data", (c: Buffer) => chunks.push(c));
+  while (release === undefined) await new Promise((r) => setTimeout(r, 5));
+  const closed = app.close();
+  await new Promise((r) => setTimeout(r, 50));
+  socket.write("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+  await new Promise((r) => setTimeout(r, 50));
+  release();
+  // The 503 says "Connection: close", so the gateway ends the connection.
+  await new Promise((r) => socket.once("close", r));
+  await closed;
+  const text = Buffer.concat(chunks).toString();
+  const [first, second] = text.split(/(?=HTTP\/1\.1 )/);
+  assert.match(first!, /^HTTP\/1\.1 200 /);
+  assert.match(second!, /^HTTP\/1\.1 503 /);
+  assert.deepEqual(JSON.parse(second!.slice(second!.indexOf("\r\n\r\n") + 4)), {
+    error: { code: "UNAVAILABLE", message: "the gateway is shutting down" },
+  });
 });
 
 test("an unavailable owner is skipped for the next node; none reachable is 503", async () => {

@@ -1,6 +1,13 @@
 import { isUtf8 } from "node:buffer";
+import { STATUS_CODES } from "node:http";
+import type { Duplex } from "node:stream";
 import { GeeCacheError, type PeerGetRequest, type PeerGetResponse } from "@geecache/core";
-import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from "fastify";
+import Fastify, {
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyServerOptions,
+  LogController,
+} from "fastify";
 import { toErrorReply } from "./errors.ts";
 
 /** GatewayPeer is one node as the gateway calls it; transport-connect's PeerClient is one. */
@@ -83,13 +90,40 @@ export function buildGateway(options: GatewayOptions): FastifyInstance {
     ...(options.loggerInstance === undefined
       ? { logger: options.logger ?? false }
       : { loggerInstance: options.loggerInstance }),
-    return503OnClosing: true,
+    // Every answer is `{"error":{"code","message"}}`, also the ones fastify and Node's parser
+    // would otherwise give in their own shapes: a bad URL, an unparsable request, headers over
+    // the limit, and the 503 while closing (the onRequest hook below).
+    return503OnClosing: false,
+    frameworkErrors: (err, _request, reply) => {
+      (reply as FastifyReply)
+        .code(400)
+        .send({ error: { code: "INVALID_ARGUMENT", message: err.message } });
+    },
+    clientErrorHandler: answerClientError,
     ...(options.accessLog === false
       ? { logController: new LogController({ disableRequestLogging: true }) }
       : {}),
     // fastify's default silently drops unknown query parameters; a typo such as ?grup= should be
     // a 400, not a lookup in the default group.
     ajv: { customOptions: { removeAdditional: false } },
+  });
+
+  // No route takes a body: none is parsed, so a POST with broken JSON is a 405 (or 404), not a
+  // JSON error, and no body is buffered.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser("*", (_request, _payload, done) => done(null));
+
+  let closing = false;
+  app.addHook("preClose", (done) => {
+    closing = true;
+    done();
+  });
+  app.addHook("onRequest", (_request, reply, done) => {
+    if (!closing) return done();
+    reply
+      .code(503)
+      .header("connection", "close")
+      .send({ error: { code: "UNAVAILABLE", message: "the gateway is shutting down" } });
   });
 
   app.setErrorHandler((err, request, reply) => {
@@ -132,7 +166,17 @@ export function buildGateway(options: GatewayOptions): FastifyInstance {
     { schema: { querystring: valueQuery } },
     async (request, reply) => {
       const { key } = request.query;
-      const group = request.query.group || defaultGroup;
+      // The query parser keeps a malformed escape as text ("%ZZ" would be the key "%ZZ", the
+      // same key as "%25ZZ"); refuse it as the path's parser does.
+      const query = request.url.slice(request.url.indexOf("?") + 1);
+      if (!isWellEncoded(query)) {
+        throw new GeeCacheError("INVALID_ARGUMENT", "the query string has a malformed %-escape");
+      }
+      if (request.query.group === "") throw new GeeCacheError("INVALID_ARGUMENT", "group is empty");
+      const group = request.query.group ?? defaultGroup;
+      if (Buffer.byteLength(group) > MAX_GROUP_BYTES) {
+        throw new GeeCacheError("INVALID_ARGUMENT", `group is over ${MAX_GROUP_BYTES} bytes`);
+      }
       if (key === "") throw new GeeCacheError("INVALID_ARGUMENT", "key is empty");
       const keyBytes = Buffer.byteLength(key);
       if (keyBytes > maxKeyBytes) {
@@ -221,4 +265,40 @@ export function buildGateway(options: GatewayOptions): FastifyInstance {
   }
 
   return app;
+}
+
+/** Longest group name accepted, in UTF-8 bytes (names are short identifiers like "scores"). */
+const MAX_GROUP_BYTES = 256;
+
+/** Whether every %-escape of a URL query decodes (valid hex, valid UTF-8). */
+function isWellEncoded(query: string): boolean {
+  if (!query.includes("%")) return true;
+  try {
+    decodeURIComponent(query);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * answerClientError answers a request Node's parser refused (malformed, headers over the limit,
+ * too slow to send its headers) in the gateway's error shape, then closes the connection.
+ */
+function answerClientError(err: Error & { code?: string }, socket: Duplex): void {
+  // A reset connection has nobody left to answer.
+  if (err.code === "ECONNRESET" || socket.destroyed) return;
+  const [status, code, message] =
+    err.code === "HPE_HEADER_OVERFLOW"
+      ? [431, "INVALID_ARGUMENT", "the request line and headers are over the size limit"]
+      : err.code === "ERR_HTTP_REQUEST_TIMEOUT"
+        ? [408, "DEADLINE_EXCEEDED", "the request did not arrive in time"]
+        : [400, "INVALID_ARGUMENT", "the request is not valid HTTP/1.1"];
+  const body = JSON.stringify({ error: { code, message } });
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(err);
 }

@@ -25,8 +25,8 @@ export interface ErrorBody {
 
 /**
  * toErrorReply turns anything thrown in a route into a status and a body. GeeCache errors keep
- * their code and message; fastify's own 4xx errors (validation, bad JSON, ...) keep their message
- * under a stable code; anything else is a 500 whose message says nothing of the internals.
+ * their code and message; fastify's own 4xx errors (validation, ...) keep their status and message,
+ * under INVALID_ARGUMENT; anything else is a 500 whose message says nothing of the internals.
  */
 export function toErrorReply(err: unknown): { status: number; body: ErrorBody; internal: boolean } {
   if (err instanceof GeeCacheError) {
@@ -47,10 +47,10 @@ export function toErrorReply(err: unknown): { status: number; body: ErrorBody; i
     validation?: unknown;
   };
   if (typeof e.statusCode === "number" && e.statusCode >= 400 && e.statusCode < 500) {
-    const code = e.validation !== undefined ? "INVALID_ARGUMENT" : String(e.code ?? "BAD_REQUEST");
+    // fastify's own codes (FST_ERR_...) are not part of the gateway's stable list.
     return {
       status: e.statusCode,
-      body: { error: { code, message: String(e.message) } },
+      body: { error: { code: "INVALID_ARGUMENT", message: String(e.message) } },
       internal: false,
     };
   }
