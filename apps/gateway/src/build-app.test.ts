@@ -267,12 +267,49 @@ test("an unavailable owner is skipped for the next node; none reachable is 503",
   assert.equal(none.statusCode, 503);
 });
 
-test("a node that never answers ends at the request deadline with 504", async () => {
+test("a node that never answers ends at the request deadline with 504, logged with the key and node", async () => {
   const b = node("b:1", serve);
-  const res = await gateway([node("a:1", hang), b], { timeoutMs: 50 }).inject("/api?key=Tom");
+  const lines: string[] = [];
+  const res = await gateway([node("a:1", hang), b], {
+    timeoutMs: 50,
+    logger: { level: "warn", stream: { write: (line: string) => void lines.push(line) } },
+  }).inject("/api?key=Tom");
   assert.equal(res.statusCode, 504);
   assert.equal(res.json().error.code, "DEADLINE_EXCEEDED");
+  assert.match(res.json().error.message, /last asked: a:1/);
   assert.deepEqual(b.calls, []);
+  const logged = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+  assert.deepEqual(
+    logged.map(({ msg, code, key }) => ({ msg, code, key })),
+    [{ msg: "upstream failed", code: "DEADLINE_EXCEEDED", key: "Tom" }],
+  );
+});
+
+test("a client that hangs up cancels the call to the node, and the log says so", {
+  timeout: 10_000,
+}, async (t) => {
+  let nodeSignal: AbortSignal | undefined;
+  const a = node("a:1", (req, signal) => {
+    nodeSignal = signal;
+    return hang(req, signal);
+  });
+  const lines: string[] = [];
+  const app = gateway([a], {
+    timeoutMs: 60_000,
+    logger: { level: "info", stream: { write: (line: string) => void lines.push(line) } },
+  });
+  await app.listen({ host: "127.0.0.1", port: 0 });
+  t.after(() => app.close());
+  const { port } = app.server.address() as AddressInfo;
+  const client = new AbortController();
+  const pending = fetch(`http://127.0.0.1:${port}/api?key=Tom`, { signal: client.signal });
+  while (nodeSignal === undefined) await new Promise((r) => setTimeout(r, 5));
+  client.abort();
+  await assert.rejects(pending);
+  while (!nodeSignal.aborted) await new Promise((r) => setTimeout(r, 5));
+  while (!lines.some((l) => l.includes("client went away"))) {
+    await new Promise((r) => setTimeout(r, 5));
+  }
 });
 
 test("failures of the source and bugs answer without internals", async () => {

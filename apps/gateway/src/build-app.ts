@@ -128,12 +128,23 @@ export function buildGateway(options: GatewayOptions): FastifyInstance {
 
   app.setErrorHandler((err, request, reply) => {
     const { status, body, internal } = toErrorReply(err);
-    if (internal) request.log.error({ err }, "request failed");
-    else if (status >= 500)
+    const { key, group } = (request.query ?? {}) as { key?: unknown; group?: unknown };
+    if (internal) request.log.error({ err, key, group }, "request failed");
+    else if (body.error.code === "CANCELED") {
+      request.log.info({ key, group }, "client went away before the answer");
+    } else if (status >= 500) {
+      const cause = (err as Error).cause;
       request.log.warn(
-        { code: body.error.code, reason: (err as Error).message },
+        {
+          code: body.error.code,
+          key,
+          group,
+          reason: (err as Error).message,
+          ...(cause instanceof Error ? { cause: cause.message } : {}),
+        },
         "upstream failed",
       );
+    }
     return reply.code(status).send(body);
   });
   app.setNotFoundHandler((request, reply) => {
@@ -185,8 +196,19 @@ export function buildGateway(options: GatewayOptions): FastifyInstance {
           `key is ${keyBytes} bytes, over the ${maxKeyBytes}-byte maximum`,
         );
       }
-      const signal = AbortSignal.timeout(timeoutMs);
-      const got = await fetchValue(group, key, signal, request.log);
+      // A client that hangs up cancels the call to the node (a load it started goes on there
+      // while others wait for it).
+      const gone = new AbortController();
+      reply.raw.once("close", () => {
+        if (!reply.raw.writableFinished) gone.abort();
+      });
+      const got = await fetchValue(
+        group,
+        key,
+        AbortSignal.timeout(timeoutMs),
+        gone.signal,
+        request.log,
+      );
       const bytes = Buffer.from(got.value.buffer, got.value.byteOffset, got.value.byteLength);
       const body: ValueBody = isUtf8(bytes)
         ? { key, group, value: bytes.toString("utf8") }
@@ -215,9 +237,11 @@ export function buildGateway(options: GatewayOptions): FastifyInstance {
   async function fetchValue(
     group: string,
     key: string,
-    signal: AbortSignal,
+    deadline: AbortSignal,
+    gone: AbortSignal,
     log: { warn(obj: object, msg?: string): void },
   ): Promise<PeerGetResponse> {
+    const signal = AbortSignal.any([deadline, gone]);
     const candidates = ring.pickPeers(key, attempts);
     if (candidates.length === 0)
       throw new GeeCacheError("UNAVAILABLE", "no cache nodes are configured");
@@ -230,10 +254,15 @@ export function buildGateway(options: GatewayOptions): FastifyInstance {
         // is asked because the owner failed, and must answer itself.
         return await peer.get({ group, key }, { signal, forwarded: peer.id !== owner });
       } catch (err) {
-        if (signal.aborted) {
-          throw new GeeCacheError("DEADLINE_EXCEEDED", `no answer within ${timeoutMs} ms`, {
-            cause: err,
-          });
+        if (gone.aborted) {
+          throw new GeeCacheError("CANCELED", "the client went away", { cause: err });
+        }
+        if (deadline.aborted) {
+          throw new GeeCacheError(
+            "DEADLINE_EXCEEDED",
+            `no answer within ${timeoutMs} ms (last asked: ${peer.id})`,
+            { cause: err },
+          );
         }
         const e = GeeCacheError.from(err);
         // The client's answer names its key and group, not the node that knew (or the node's
