@@ -52,6 +52,8 @@ const ports = Array.from({ length: n }, (_, i) => basePort + i);
 const peers = ports.map((p) => `${host}:${p}`).join(",");
 
 const children = [];
+/** The cache nodes among children (the rest is the gateway). */
+const nodeChildren = [];
 let stopping = false;
 
 function fail(message) {
@@ -79,6 +81,7 @@ function start(name, args, readyText) {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
     children.push(child);
+    if (name.startsWith("node:")) nodeChildren.push(child);
     let ready = false;
     for (const stream of [child.stdout, child.stderr]) {
       let partial = "";
@@ -97,7 +100,18 @@ function start(name, args, readyText) {
     }
     child.on("exit", (code, signal) => {
       if (!ready) reject(new Error(`${name} exited before it was ready (${signal ?? code})`));
-      else if (!stopping) {
+      else if (stopping) return;
+      // A node that dies is what the failover demo is about: the rest keep serving. Without the
+      // gateway, or with no node left, there is nothing to try any more.
+      const isNode = name.startsWith("node:");
+      const nodesLeft = nodeChildren.filter(
+        (c) => c.exitCode === null && c.signalCode === null,
+      ).length;
+      if (isNode && nodesLeft > 0) {
+        console.error(
+          `local-cluster: ${name} exited (${signal ?? code}); ${nodesLeft} node(s) keep serving`,
+        );
+      } else {
         console.error(`local-cluster: ${name} exited (${signal ?? code}); stopping the others`);
         stop(1);
       }
