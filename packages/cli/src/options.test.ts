@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { parseBytes, parseDuration, readOptions } from "./options.ts";
+import { parseAddress, parseBytes, parseDuration, readOptions } from "./options.ts";
 
 test("parseDuration", () => {
   const cases: [string, number][] = [
@@ -13,7 +13,7 @@ test("parseDuration", () => {
     ["1.5s", 1_500],
   ];
   for (const [text, ms] of cases) assert.equal(parseDuration(text), ms, text);
-  for (const bad of ["", "s", "5x", "-1s", "5 m", "1s2"]) {
+  for (const bad of ["", "s", "5x", "-1s", "5 m", "1s2", "9999999999999999h"]) {
     assert.throws(() => parseDuration(bad), RangeError, bad);
   }
 });
@@ -29,8 +29,17 @@ test("parseBytes", () => {
     ["1.5MiB", 1.5 * 2 ** 20],
   ];
   for (const [text, n] of cases) assert.equal(parseBytes(text), n, text);
-  for (const bad of ["", "MiB", "-1", "5 parsecs", "1e6"]) {
+  for (const bad of ["", "MiB", "-1", "5 parsecs", "1e6", "99999999999GiB"]) {
     assert.throws(() => parseBytes(bad), RangeError, bad);
+  }
+});
+
+test("parseAddress normalizes to the ring's spelling", () => {
+  assert.equal(parseAddress(" http://10.0.0.1:8001/ "), "10.0.0.1:8001");
+  assert.equal(parseAddress("host:08001"), "host:8001");
+  assert.equal(parseAddress("[::1]:8001"), "[::1]:8001");
+  for (const bad of ["host", "host:0", "host:65536", ":8001", "a b:1"]) {
+    assert.throws(() => parseAddress(bad), TypeError, bad);
   }
 });
 

@@ -19,6 +19,8 @@ export function parseDuration(text: string): number {
   if (end === 0 || end !== s.length) {
     throw new RangeError(`invalid duration ${JSON.stringify(text)}: use e.g. 300ms, 30s, 5m`);
   }
+  if (total > Number.MAX_SAFE_INTEGER)
+    throw new RangeError(`duration ${JSON.stringify(text)} is too long`);
   return total;
 }
 
@@ -45,7 +47,10 @@ export function parseBytes(text: string): number {
   if (m === null || unit === undefined) {
     throw new RangeError(`invalid size ${JSON.stringify(text)}: use e.g. 64MiB, 512KiB, 1GB`);
   }
-  return Math.floor(Number(m[1]) * unit);
+  const bytes = Math.floor(Number(m[1]) * unit);
+  if (bytes > Number.MAX_SAFE_INTEGER)
+    throw new RangeError(`size ${JSON.stringify(text)} is too large`);
+  return bytes;
 }
 
 /** OptionSpec describes one string flag with its environment variable and default. */
@@ -113,7 +118,7 @@ export function usage(command: string, specs: Record<string, OptionSpec>): strin
 
 /**
  * parseAddress checks a "host:port" address ("[::1]:8001" for IPv6) and returns it normalized
- * (trimmed, without a scheme). Throws TypeError.
+ * (trimmed, without a scheme, the port without leading zeros). Throws TypeError.
  */
 export function parseAddress(text: string): string {
   const s = text
@@ -125,7 +130,8 @@ export function parseAddress(text: string): string {
   if (m === null || port < 1 || port > 65_535) {
     throw new TypeError(`invalid address ${JSON.stringify(text)}: want host:port`);
   }
-  return s;
+  // The address is a node's identity on the ring, byte for byte: "h:08001" must be "h:8001".
+  return `${m[1]}:${port}`;
 }
 
 /** parseAddressList reads a comma-separated list of addresses, dropping blanks and duplicates. */
