@@ -191,11 +191,23 @@ test("invalid records and options are rejected before touching etcd", async () =
   await assert.rejects(d.register({ id: "a/b", address: "h:1" }), TypeError);
   await assert.rejects(d.register({ id: "a", address: "h:1", weight: 0 }), RangeError);
   await assert.rejects(d.register({ id: "a", address: "h:1" }, { ttlSec: 0.5 }), RangeError);
+  await assert.rejects(d.register({ id: "a", address: "h:1" }, { ttlSec: 1e12 }), RangeError);
+  await assert.rejects(d.register(undefined as never), TypeError);
+  for (const address of ["nonsense", "h:0", "h:65536", ":8001"]) {
+    await assert.rejects(d.register({ id: "a", address }), TypeError, address);
+  }
+  await assert.rejects(d.register({ id: "a", address: "h:1" }, { onEvent: 1 as never }), TypeError);
+  await assert.rejects(d.watch(undefined as never), TypeError);
   await assert.rejects(
     d.watch(() => {}, { debounceMs: -1 }),
     RangeError,
   );
   assert.throws(() => createEtcdDiscovery({ endpoints: [], cluster: "x" }), TypeError);
+  assert.throws(() => createEtcdDiscovery({ endpoints: ["http://h:1"] } as never), TypeError);
+  assert.throws(
+    () => createEtcdDiscovery({ endpoints: ["http://h:1"], cluster: "x", dialTimeoutMs: -1 }),
+    RangeError,
+  );
   assert.throws(
     () => createEtcdDiscovery({ endpoints: ["http://h:1"], cluster: "a/b" }),
     TypeError,

@@ -71,6 +71,8 @@ export interface EtcdDiscovery {
 }
 
 const RETRY_INITIAL_MS = 100;
+/** etcd's own ceiling on a lease's TTL (MaxLeaseTTL); a longer one is refused by the server. */
+const MAX_LEASE_TTL_SEC = 9_000_000_000;
 
 function clientOptions(options: EtcdDiscoveryOptions, callTimeoutMs: number): IOptions {
   const endpoints = options.endpoints ?? [];
@@ -79,7 +81,7 @@ function clientOptions(options: EtcdDiscoveryOptions, callTimeoutMs: number): IO
   }
   const io: IOptions = {
     hosts: endpoints,
-    dialTimeout: options.dialTimeoutMs ?? 3_000,
+    dialTimeout: options.dialTimeoutMs ?? 3_000, // checked in createEtcdDiscovery
     // Streams (watch, keepalive) live long; every unary call gets a deadline so nothing hangs on
     // a dead etcd.
     defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + callTimeoutMs }),
@@ -118,6 +120,8 @@ export function createEtcdDiscovery(options: EtcdDiscoveryOptions): EtcdDiscover
   const callTimeoutMs = options.callTimeoutMs ?? 3_000;
   const retryMaxMs = options.retryMaxDelayMs ?? 2_000;
   if (!(callTimeoutMs > 0)) throw new RangeError(`callTimeoutMs must be > 0, got ${callTimeoutMs}`);
+  const dialTimeoutMs = options.dialTimeoutMs ?? 3_000;
+  if (!(dialTimeoutMs > 0)) throw new RangeError(`dialTimeoutMs must be > 0, got ${dialTimeoutMs}`);
   if (!(retryMaxMs >= RETRY_INITIAL_MS)) {
     throw new RangeError(`retryMaxDelayMs must be >= ${RETRY_INITIAL_MS}, got ${retryMaxMs}`);
   }
@@ -149,11 +153,19 @@ export function createEtcdDiscovery(options: EtcdDiscoveryOptions): EtcdDiscover
     prefix,
     async register(record, registerOptions = {}) {
       checkOpen();
+      if (record === null || typeof record !== "object") {
+        throw new TypeError(`register needs a NodeRecord, got ${String(record)}`);
+      }
       const full: NodeRecord = { ...record, startedAtMs: record.startedAtMs ?? Date.now() };
       validateRecord(full);
       const ttlSec = registerOptions.ttlSec ?? 10;
-      if (!(Number.isInteger(ttlSec) && ttlSec >= 1)) {
-        throw new RangeError(`ttlSec must be a whole number of seconds >= 1, got ${ttlSec}`);
+      if (!(Number.isInteger(ttlSec) && ttlSec >= 1 && ttlSec <= MAX_LEASE_TTL_SEC)) {
+        throw new RangeError(
+          `ttlSec must be a whole number of seconds from 1 to ${MAX_LEASE_TTL_SEC}, got ${ttlSec}`,
+        );
+      }
+      if (registerOptions.onEvent !== undefined && typeof registerOptions.onEvent !== "function") {
+        throw new TypeError("onEvent must be a function");
       }
       const waitForIdMs = registerOptions.waitForIdMs ?? 0;
       if (!(Number.isFinite(waitForIdMs) && waitForIdMs >= 0)) {
@@ -181,6 +193,7 @@ export function createEtcdDiscovery(options: EtcdDiscoveryOptions): EtcdDiscover
     },
     async watch(onChange, watchOptions) {
       checkOpen();
+      if (typeof onChange !== "function") throw new TypeError("watch needs an onChange function");
       const watch = await startWatch(
         { client, prefix, callTimeoutMs, logger, retryInitialMs: RETRY_INITIAL_MS, retryMaxMs },
         onChange,

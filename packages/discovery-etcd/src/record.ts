@@ -17,7 +17,7 @@ export interface NodeRecord {
 
 /** membersPrefix returns the key prefix of a cluster's records: `<prefix>/<cluster>/nodes/`. */
 export function membersPrefix(prefix: string, cluster: string): string {
-  if (cluster === "" || cluster.includes("/")) {
+  if (typeof cluster !== "string" || cluster === "" || cluster.includes("/")) {
     throw new TypeError(
       `cluster must be a non-empty name without "/", got ${JSON.stringify(cluster)}`,
     );
@@ -33,7 +33,14 @@ export function validateRecord(record: NodeRecord): void {
       `record.id must be a non-empty string without "/", got ${JSON.stringify(record.id)}`,
     );
   }
-  if (typeof record.address !== "string" || record.address === "") {
+  const port = /:(\d{1,5})$/.exec(typeof record.address === "string" ? record.address : "")?.[1];
+  if (
+    typeof record.address !== "string" ||
+    port === undefined ||
+    record.address.length === port.length + 1 ||
+    Number(port) < 1 ||
+    Number(port) > 65_535
+  ) {
     throw new TypeError(
       `record.address must be a non-empty "host:port", got ${JSON.stringify(record.address)}`,
     );
