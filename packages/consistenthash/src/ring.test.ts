@@ -229,6 +229,18 @@ describe("createHashRing", () => {
     assert.equal(r.size, 0);
     assert.throws(() => r.set([{ id: "a", weight: -1 }]), RangeError);
     assert.throws(() => r.set("10.0.0.1:8001"), TypeError);
+    assert.throws(() => r.get(undefined as unknown as string), TypeError);
+    assert.throws(() => r.getN(1 as unknown as string, 1), TypeError);
+    // Points are placed lazily, so a bad hash shows at the first lookup.
+    for (const bad of [Number.NaN, 0.5, 2 ** 32]) {
+      const r2 = createHashRing({ hash: () => bad });
+      r2.add("a");
+      assert.throws(() => r2.get("x"), TypeError, String(bad));
+    }
+    // Signed 32-bit results (Math.imul's) are fine.
+    const signed = createHashRing({ hash: (s) => Math.imul(s.length, -1) });
+    signed.add("a");
+    assert.equal(signed.get("x"), "a");
     assert.equal(r.size, 0);
   });
 

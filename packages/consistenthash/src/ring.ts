@@ -74,8 +74,23 @@ export function createHashRing(options: HashRingOptions = {}): HashRing {
   if (!Number.isInteger(replicas) || replicas < 1) {
     throw new RangeError(`replicas must be an integer >= 1, got ${replicas}`);
   }
-  const hash = options.hash ?? fnv1a32;
-  if (typeof hash !== "function") throw new TypeError("hash must be a function");
+  const custom = options.hash;
+  if (custom !== undefined && typeof custom !== "function") {
+    throw new TypeError("hash must be a function");
+  }
+  // A custom hash's result is checked, not coerced: NaN would put every key on one node.
+  const hash =
+    custom === undefined
+      ? fnv1a32
+      : (s: string): number => {
+          const h = custom(s);
+          if (!Number.isInteger(h) || h < -(2 ** 31) || h > 0xffff_ffff) {
+            throw new TypeError(
+              `hash must return a 32-bit integer, got ${h} for ${JSON.stringify(s)}`,
+            );
+          }
+          return h;
+        };
 
   const members = new Map<string, Member>();
   const slots: (string | undefined)[] = []; // slot -> id of the member whose points carry it
@@ -274,11 +289,13 @@ export function createHashRing(options: HashRingOptions = {}): HashRing {
       }
     },
     get(key) {
+      if (typeof key !== "string") throw new TypeError(`key must be a string, got ${typeof key}`);
       if (stale()) apply();
       if (count === 0) return undefined;
       return slots[owners[search(hash(key) >>> 0)]!];
     },
     getN(key, n) {
+      if (typeof key !== "string") throw new TypeError(`key must be a string, got ${typeof key}`);
       if (!Number.isInteger(n) || n < 0) {
         throw new RangeError(`n must be an integer >= 0, got ${n}`);
       }
