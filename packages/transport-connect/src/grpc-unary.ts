@@ -12,6 +12,12 @@ import type { Http2SessionManager } from "@connectrpc/connect-node";
 import { ERROR_CODE_HEADER } from "./error-codes.ts";
 
 /**
+ * The longest deadline a peer can be sent: grpc-timeout holds at most 8 digits, and connect-es
+ * servers, which time it with setTimeout, cannot honour a coarser unit's 2^31 ms or more.
+ */
+export const MAX_GRPC_TIMEOUT_MS = 99_999_999;
+
+/**
  * grpcUnary makes one unary gRPC call on a session of connect-node's Http2SessionManager, which
  * keeps the connection (connects, reconnects, pings, closes when idle); only the call is made
  * here. It exists for the peer path, the one call every cache miss on a non-owner and every
@@ -21,8 +27,9 @@ import { ERROR_CODE_HEADER } from "./error-codes.ts";
  *
  * It rejects with a ConnectError, as connect-es's client would: the grpc-status and message the
  * peer sent, with the geecache-error-code trailer as metadata; DeadlineExceeded at the deadline
- * (also sent to the peer as grpc-timeout); Canceled when signal aborts; Unavailable when the
- * peer cannot be reached or resets the stream.
+ * (also sent to the peer as grpc-timeout, in milliseconds: timeoutMs must not exceed
+ * MAX_GRPC_TIMEOUT_MS); Canceled when signal aborts; Unavailable when the peer cannot be
+ * reached or resets the stream.
  */
 export function grpcUnary<I extends DescMessage, O extends DescMessage>(
   sessions: Http2SessionManager,

@@ -77,6 +77,7 @@ describe("createPeerClient against peers that cannot answer", () => {
         res.addTrailers({ "grpc-status": "0" });
         res.end(Buffer.from([0, 0, 0, 0, 100, 1, 2, 3]));
       },
+      (res) => res.writeHead(404, { "content-type": "text/plain" }).end("no such route"),
     ];
     const plain = http2.createServer((req, res) => {
       seen.push(req.headers);
@@ -96,6 +97,9 @@ describe("createPeerClient against peers that cannot answer", () => {
     );
     assert.equal(seen[1]?.["grpc-timeout"], "1200m");
     assert.equal(await codeOf(peer.get({ group: "g", key: "k" })), "INTERNAL");
+    // grpc-timeout holds at most 8 digits: a longer deadline is cut to what a peer can read.
+    await codeOf(peer.get({ group: "g", key: "k" }, { timeoutMs: 2 ** 31 - 1 }));
+    assert.equal(seen[3]?.["grpc-timeout"], "99999999m");
     await peer.close();
     await close(plain);
   });
@@ -121,7 +125,27 @@ describe("createPeerClient against peers that cannot answer", () => {
   });
 
   test("rejects bad options", () => {
-    assert.throws(() => createPeerClient("127.0.0.1:1", { timeoutMs: 0 }), RangeError);
+    // Node runs a timer outside (0, 2^31-1] ms after 1 ms: every call would miss its deadline.
+    const bad = [0, -1, Number.NaN, Number.POSITIVE_INFINITY, 1e10, 2 ** 31];
+    for (const name of ["timeoutMs", "idleConnectionTimeoutMs", "pingIntervalMs"] as const) {
+      for (const value of bad) {
+        assert.throws(() => createPeerClient("127.0.0.1:1", { [name]: value }), {
+          name: "RangeError",
+          message: new RegExp(`^${name} must be .*, got ${String(value)}$`),
+        });
+      }
+      assert.throws(() => createPeerClient("127.0.0.1:1", { [name]: "100" as unknown as number }), {
+        name: "TypeError",
+        message: new RegExp(`^${name} must be a number`),
+      });
+    }
+    const longest = 2 ** 31 - 1;
+    const peer = createPeerClient("127.0.0.1:1", {
+      timeoutMs: longest,
+      idleConnectionTimeoutMs: longest,
+      pingIntervalMs: longest,
+    });
+    return peer.close();
   });
 });
 
@@ -174,6 +198,32 @@ describe("createPeerClient against a real node", () => {
     const call = codeOf(peer.get({ group: "g", key: "slow-1" }, { signal: controller.signal }));
     controller.abort();
     assert.equal(await call, "CANCELED");
+    await peer.close();
+  });
+
+  test("a call with a bad timeoutMs rejects INVALID_ARGUMENT; the client stays usable", async () => {
+    const peer = createPeerClient(address, { timeoutMs: 60_000 });
+    const bad = [0, -1, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 31, "50" as unknown as number];
+    for (const timeoutMs of bad) {
+      const calls = {
+        get: () => peer.get({ group: "g", key: "k" }, { timeoutMs }),
+        stats: () => peer.stats({ timeoutMs }),
+        probe: () => peer.probe({ timeoutMs }),
+      };
+      for (const [method, call] of Object.entries(calls)) {
+        await assert.rejects(call, (err: unknown) => {
+          assert.ok(err instanceof GeeCacheError, `${method}: a GeeCacheError, got ${String(err)}`);
+          assert.equal(err.code, "INVALID_ARGUMENT", `${method}(${String(timeoutMs)})`);
+          assert.match(err.message, /timeoutMs must be/);
+          return true;
+        });
+      }
+    }
+    // The longest deadline is accepted, and the peer can read it from grpc-timeout.
+    const longest = 2 ** 31 - 1;
+    const { value } = await peer.get({ group: "g", key: "ok" }, { timeoutMs: longest });
+    assert.equal(new TextDecoder().decode(value), "v-ok");
+    assert.equal((await peer.stats({ timeoutMs: longest })).nodeId, "");
     await peer.close();
   });
 

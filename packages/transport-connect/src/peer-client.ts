@@ -10,12 +10,16 @@ import {
 import { CacheService } from "@geecache/proto";
 import { Health, HealthCheckResponse_ServingStatus as ServingStatus } from "@geecache/proto/health";
 import { fromConnectError } from "./error-codes.ts";
-import { grpcUnary } from "./grpc-unary.ts";
+import { grpcUnary, MAX_GRPC_TIMEOUT_MS } from "./grpc-unary.ts";
+import { checkRange } from "./options.ts";
 
 const getMethod = CacheService.method.get;
 const getPath = `/${CacheService.typeName}/${getMethod.name}`;
 
-/** PeerClientOptions configure createPeerClient. */
+/**
+ * PeerClientOptions configure createPeerClient. Each duration is in milliseconds, > 0 and
+ * <= 2^31-1 (the longest timer Node keeps); createPeerClient throws a RangeError otherwise.
+ */
 export interface PeerClientOptions {
   /** Deadline of each call in milliseconds, unless the call sets its own; 2,000 by default. */
   timeoutMs?: number;
@@ -32,7 +36,10 @@ export interface PeerClientOptions {
 export interface PeerCallOptions {
   /** Cancels the call; it then rejects with CANCELED. */
   signal?: AbortSignal;
-  /** This call's deadline in milliseconds, overriding the client's timeoutMs. */
+  /**
+   * This call's deadline in milliseconds, overriding the client's timeoutMs. Out of the
+   * client's range (> 0, <= 2^31-1), the call rejects with INVALID_ARGUMENT.
+   */
   timeoutMs?: number;
   /**
    * Whether the call is a peer forwarding a key to its owner (the owner must not forward it
@@ -75,13 +82,24 @@ export interface PeerClient extends PeerGetter {
 }
 
 /**
+ * checkPeerClientOptions throws the TypeError or RangeError createPeerClient would throw for
+ * these options, so that a picker fails when it is created rather than at its first setPeers.
+ */
+export function checkPeerClientOptions(options: PeerClientOptions): void {
+  for (const name of ["timeoutMs", "idleConnectionTimeoutMs", "pingIntervalMs"] as const) {
+    if (options[name] !== undefined) checkRange(name, options[name]);
+  }
+}
+
+/**
  * createPeerClient creates the gRPC client of the node at address ("host:port", or an
- * "http://host:port" URL). No connection is made until the first call.
+ * "http://host:port" URL). No connection is made until the first call. It throws a RangeError
+ * (TypeError for a non-number) for a duration option out of range.
  */
 export function createPeerClient(address: string, options: PeerClientOptions = {}): PeerClient {
   const baseUrl = /^https?:\/\//.test(address) ? address : `http://${address}`;
-  const timeoutMs = options.timeoutMs ?? 2_000;
-  if (!(timeoutMs > 0)) throw new RangeError(`timeoutMs must be > 0, got ${timeoutMs}`);
+  checkPeerClientOptions(options);
+  const timeoutMs = wireTimeout(options.timeoutMs ?? 2_000);
   const sessionManager = new Http2SessionManager(baseUrl, {
     idleConnectionTimeoutMs: options.idleConnectionTimeoutMs ?? 5 * 60_000,
     ...(options.pingIntervalMs === undefined ? {} : { pingIntervalMs: options.pingIntervalMs }),
@@ -93,6 +111,18 @@ export function createPeerClient(address: string, options: PeerClientOptions = {
 
   const checkOpen = () => {
     if (closed) throw new GeeCacheError("UNAVAILABLE", `peer ${address}: client closed`);
+  };
+
+  // A bad per-call deadline is the caller's mistake, not the peer's: it is reported as such
+  // before any call is made, instead of becoming a 1 ms timer.
+  const callTimeout = (callMs: number | undefined): number => {
+    if (callMs === undefined) return timeoutMs;
+    try {
+      return wireTimeout(checkRange("timeoutMs", callMs));
+    } catch (reason) {
+      const message = reason instanceof Error ? reason.message : String(reason);
+      throw new GeeCacheError("INVALID_ARGUMENT", `peer ${address}: ${message}`);
+    }
   };
 
   // A stream the peer reset (it shut down, or crashed mid-call) surfaces as Canceled; only the
@@ -107,6 +137,7 @@ export function createPeerClient(address: string, options: PeerClientOptions = {
     id: address,
     async get(request, callOptions = {}) {
       checkOpen();
+      const callMs = callTimeout(callOptions.timeoutMs);
       try {
         const response = await grpcUnary(
           sessionManager,
@@ -114,7 +145,7 @@ export function createPeerClient(address: string, options: PeerClientOptions = {
           getMethod.input,
           getMethod.output,
           { group: request.group, key: request.key, forwarded: callOptions.forwarded ?? true },
-          callOptions.timeoutMs ?? timeoutMs,
+          callMs,
           callOptions.signal,
         );
         const result: PeerGetResponse = { value: response.value };
@@ -126,11 +157,9 @@ export function createPeerClient(address: string, options: PeerClientOptions = {
     },
     async stats(callOptions = {}) {
       checkOpen();
+      const callMs = callTimeout(callOptions.timeoutMs);
       try {
-        const response = await client.stats(
-          {},
-          { signal: callOptions.signal, timeoutMs: callOptions.timeoutMs ?? timeoutMs },
-        );
+        const response = await client.stats({}, { signal: callOptions.signal, timeoutMs: callMs });
         return { nodeId: response.nodeId, groups: response.groups };
       } catch (reason) {
         throw callError(reason, callOptions.signal);
@@ -138,11 +167,12 @@ export function createPeerClient(address: string, options: PeerClientOptions = {
     },
     async probe(callOptions = {}) {
       checkOpen();
+      const callMs = callTimeout(callOptions.timeoutMs);
       let status: ServingStatus;
       try {
         const response = await health.check(
           { service: CacheService.typeName },
-          { signal: callOptions.signal, timeoutMs: callOptions.timeoutMs ?? timeoutMs },
+          { signal: callOptions.signal, timeoutMs: callMs },
         );
         status = response.status;
       } catch (reason) {
@@ -157,4 +187,10 @@ export function createPeerClient(address: string, options: PeerClientOptions = {
       sessionManager.abort();
     },
   };
+}
+
+// Deadlines past what a peer can be sent (about 28 hours) are cut to it, so that the peer
+// gives up when the caller does rather than rejecting the call.
+function wireTimeout(timeoutMs: number): number {
+  return Math.min(timeoutMs, MAX_GRPC_TIMEOUT_MS);
 }

@@ -93,3 +93,19 @@ describe("createConnectPeerPicker", () => {
     assert.equal(a.picker.pickPeer(key)?.id, b.address);
   });
 });
+
+test("createConnectPeerPicker rejects bad client options up front, not in setPeers", () => {
+  const bad = [
+    { timeoutMs: -1 },
+    { timeoutMs: Number.POSITIVE_INFINITY },
+    { idleConnectionTimeoutMs: Number.NaN },
+    { pingIntervalMs: 0 },
+  ];
+  for (const options of bad) {
+    const [name] = Object.keys(options);
+    assert.throws(() => createConnectPeerPicker(options), {
+      name: "RangeError",
+      message: new RegExp(`^${name} must be`),
+    });
+  }
+});

@@ -3,7 +3,12 @@ import {
   type RingPeerPicker,
   type RingPeerPickerOptions,
 } from "@geecache/core";
-import { createPeerClient, type PeerClient, type PeerClientOptions } from "./peer-client.ts";
+import {
+  checkPeerClientOptions,
+  createPeerClient,
+  type PeerClient,
+  type PeerClientOptions,
+} from "./peer-client.ts";
 
 /** ConnectPeerPickerOptions configure createConnectPeerPicker. */
 export interface ConnectPeerPickerOptions extends PeerClientOptions {
@@ -36,10 +41,14 @@ export interface ConnectPeerPicker extends RingPeerPicker {
  * peer. Ring identity rule: peers are identified by their advertised address "host:port",
  * byte for byte, so every node and gateway given the same list (same spelling, same replicas)
  * computes the same owner for every key. Call setPeers(addresses) whenever membership changes;
- * clients of addresses that stay are kept, those of addresses that left are closed.
+ * clients of addresses that stay are kept, those of addresses that left are closed. Bad
+ * client options throw here, as createPeerClient would throw them.
  */
 export function createConnectPeerPicker(options: ConnectPeerPickerOptions = {}): ConnectPeerPicker {
   const { self, replicas, breaker, logger, ...clientOptions } = options;
+  // Clients are created in setPeers, often long after start-up (on a membership change):
+  // bad options must fail here, where they were given.
+  checkPeerClientOptions(clientOptions);
   // Mirrors the ring's live clients so client(address) can answer; core creates and closes them.
   const clients = new Map<string, PeerClient>();
   const ring = createRingPeerPicker({

@@ -12,7 +12,7 @@ import { createRegistry, GeeCacheError, type Registry } from "@geecache/core";
 import { CacheService } from "@geecache/proto";
 import { Health, HealthCheckResponse_ServingStatus } from "@geecache/proto/health";
 import { createPeerClient } from "./peer-client.ts";
-import { type CacheServer, startCacheServer } from "./server.ts";
+import { type CacheServer, type CacheServerOptions, startCacheServer } from "./server.ts";
 
 const table: Record<string, string> = { Tom: "630", Jack: "589", Sam: "567", Emoji: "🍣" };
 
@@ -363,5 +363,77 @@ describe("slow clients", { timeout: 5_000 }, () => {
     const reply = await exchange(server.address.port, "GET /healthz HTTP/1.1\r\nHost: x\r\n");
     assert.match(reply, /^HTTP\/1\.1 408/);
     await server.close();
+  });
+});
+
+describe("startCacheServer rejects options that would leave it unusable", () => {
+  // Starting is the test: a server that did start is closed again so none leaks.
+  async function startError(options: Record<string, unknown>): Promise<unknown> {
+    try {
+      const server = await startCacheServer({
+        registry: createRegistry(),
+        port: 0,
+        ...options,
+      } as unknown as CacheServerOptions);
+      await server.close();
+      return undefined;
+    } catch (err) {
+      return err;
+    }
+  }
+
+  const ranges: Record<string, unknown[]> = {
+    firstByteTimeoutMs: [Number.NaN, -1, 0, 2 ** 32, Number.POSITIVE_INFINITY],
+    maxTimeoutMs: [-1, 0, Number.NaN, 2 ** 31],
+    headersTimeoutMs: [-1, 0, Number.NaN, 2 ** 31],
+    readMaxBytes: [-1, 0, Number.NaN, 2 ** 32],
+  };
+  for (const [name, values] of Object.entries(ranges)) {
+    test(`${name} out of range is a RangeError`, async () => {
+      for (const value of values) {
+        const err = await startError({ [name]: value });
+        assert.ok(err instanceof RangeError, `${name}: ${String(value)} gave ${String(err)}`);
+        assert.match(err.message, new RegExp(`^${name} must be .*, got ${String(value)}$`));
+      }
+      const err = await startError({ [name]: "1000" });
+      assert.ok(err instanceof TypeError, `${name}: "1000" gave ${String(err)}`);
+      assert.match(err.message, new RegExp(`^${name} must be a number`));
+    });
+  }
+
+  test("http that is not a function is a TypeError", async () => {
+    const err = await startError({ http: { "/healthz": () => true } });
+    assert.ok(err instanceof TypeError, String(err));
+    assert.match(err.message, /^http must be a function, got object$/);
+  });
+
+  test("a missing registry is a TypeError", async () => {
+    for (const registry of [undefined, null, {}]) {
+      const err = await startError({ registry });
+      assert.ok(err instanceof TypeError, String(err));
+      assert.match(err.message, /^registry must be a Registry/);
+    }
+  });
+
+  test("the widest values are accepted", async () => {
+    const longest = 2 ** 31 - 1;
+    const err = await startError({
+      firstByteTimeoutMs: longest,
+      maxTimeoutMs: longest,
+      headersTimeoutMs: longest,
+      readMaxBytes: 2 ** 32 - 1,
+    });
+    assert.equal(err, undefined);
+  });
+
+  test("close with graceMs out of range rejects with a RangeError; a good close still works", async () => {
+    const server = await startCacheServer({ registry: createRegistry(), port: 0 });
+    for (const graceMs of [-1, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 31]) {
+      await assert.rejects(server.close({ graceMs }), {
+        name: "RangeError",
+        message: new RegExp(`^graceMs must be .*, got ${String(graceMs)}$`),
+      });
+    }
+    await server.close({ graceMs: 0 });
   });
 });

@@ -7,6 +7,7 @@ import type { Logger, Registry } from "@geecache/core";
 import { CacheService } from "@geecache/proto";
 import { createCacheService } from "./cache-service.ts";
 import { createHealthState } from "./health.ts";
+import { checkRange, TIMER_MS } from "./options.ts";
 
 /**
  * HttpRoutes serves extra HTTP/1.1 routes on the RPC port (e.g. /healthz, /stats) before the
@@ -15,7 +16,11 @@ import { createHealthState } from "./health.ts";
  */
 export type HttpRoutes = (req: http.IncomingMessage, res: http.ServerResponse) => boolean;
 
-/** CacheServerOptions configure startCacheServer. */
+/**
+ * CacheServerOptions configure startCacheServer. Each duration is in milliseconds, > 0 and
+ * <= 2^31-1 (the longest timer Node keeps); startCacheServer rejects with a RangeError (a
+ * TypeError for a wrong type) before listening otherwise.
+ */
 export interface CacheServerOptions {
   /** The groups to serve. */
   registry: Registry;
@@ -32,7 +37,10 @@ export interface CacheServerOptions {
    * option ("[host]:port" for IPv6), which is wrong when listening on 0.0.0.0.
    */
   nodeId?: string;
-  /** Largest accepted request message in bytes; 64 KiB by default (requests are a key). */
+  /**
+   * Largest accepted request message in bytes, 1 to 2^32-1; 64 KiB by default (requests are
+   * a key).
+   */
   readMaxBytes?: number;
   /** Longest deadline a client may ask for; 60 s by default. */
   maxTimeoutMs?: number;
@@ -46,7 +54,8 @@ export interface CacheServerOptions {
 export interface CloseOptions {
   /**
    * How long in-flight calls may take to finish after close() is called; after that they are
-   * cancelled and their connections destroyed. 10,000 ms by default.
+   * cancelled and their connections destroyed. 10,000 ms by default; 0 to 2^31-1 (close
+   * rejects with a RangeError otherwise).
    */
   graceMs?: number;
 }
@@ -74,6 +83,7 @@ const H2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
  * or an HTTP/1.1 server.
  */
 export async function startCacheServer(options: CacheServerOptions): Promise<CacheServer> {
+  checkServerOptions(options);
   const { logger } = options;
   const host = options.host ?? "127.0.0.1";
   const firstByteTimeoutMs = options.firstByteTimeoutMs ?? 10_000;
@@ -216,6 +226,11 @@ export async function startCacheServer(options: CacheServerOptions): Promise<Cac
 
   let closing: Promise<void> | undefined;
   const close = ({ graceMs = 10_000 }: CloseOptions = {}): Promise<void> => {
+    try {
+      checkRange("graceMs", graceMs, GRACE_MS);
+    } catch (reason) {
+      return Promise.reject(reason);
+    }
     closing ??= new Promise<void>((resolve) => {
       draining = true;
       health.setServing(false);
@@ -245,4 +260,37 @@ export async function startCacheServer(options: CacheServerOptions): Promise<Cac
   };
 
   return { address, close };
+}
+
+// The largest readMaxBytes connect-es accepts; outside it, it throws a ConnectError.
+const READ_MAX_BYTES = { min: 1, max: 2 ** 32 - 1, minClosed: true };
+// Zero closes at once, cancelling what is in flight.
+const GRACE_MS = { ...TIMER_MS, minClosed: true };
+
+// Each of these would otherwise pass start-up and break every request later (dropped
+// connections, every deadline refused, every call INTERNAL or 500).
+function checkServerOptions(options: CacheServerOptions): void {
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError(`options must be an object, got ${String(options)}`);
+  }
+  const { registry, http: routes } = options as Partial<CacheServerOptions>;
+  if (
+    typeof registry !== "object" ||
+    registry === null ||
+    typeof registry.get !== "function" ||
+    typeof registry.stats !== "function"
+  ) {
+    throw new TypeError(
+      `registry must be a Registry (from createRegistry), got ${registry === null ? "null" : typeof registry}`,
+    );
+  }
+  if (routes !== undefined && typeof routes !== "function") {
+    throw new TypeError(`http must be a function, got ${routes === null ? "null" : typeof routes}`);
+  }
+  for (const name of ["firstByteTimeoutMs", "maxTimeoutMs", "headersTimeoutMs"] as const) {
+    if (options[name] !== undefined) checkRange(name, options[name]);
+  }
+  if (options.readMaxBytes !== undefined) {
+    checkRange("readMaxBytes", options.readMaxBytes, READ_MAX_BYTES);
+  }
 }
