@@ -363,6 +363,287 @@ describe("TTL", () => {
   });
 });
 
+describe("changing the cache while iterating", () => {
+  /** A cache holding a..e with values 1..5, so iteration order is e, d, c, b, a. */
+  function abcde() {
+    const s = setup({ maxEntries: 10 });
+    for (const [i, k] of ["a", "b", "c", "d", "e"].entries()) s.cache.set(k, i + 1);
+    return s;
+  }
+
+  /** Iterates cache.entries(), running body after each yield; returns what was yielded. */
+  function walk(cache: LRUCache<string, number>, body: (key: string) => void): [string, number][] {
+    const out: [string, number][] = [];
+    for (const [k, v] of cache.entries()) {
+      out.push([k, v]);
+      assert.ok(out.length <= 20, "runaway iteration");
+      body(k);
+    }
+    return out;
+  }
+
+  test("deleting the next entry skips it cleanly", () => {
+    for (const [at, victim, want] of [
+      ["e", "d", ["e", "c", "b", "a"]],
+      ["d", "c", ["e", "d", "b", "a"]],
+      ["b", "a", ["e", "d", "c", "b"]],
+    ] as const) {
+      const { cache } = abcde();
+      const got = walk(cache, (k) => {
+        if (k === at) cache.delete(victim);
+      });
+      assert.deepEqual(
+        got.map(([k]) => k),
+        want,
+        `delete ${victim} at ${at}`,
+      );
+      assert.ok(got.every(([k, v]) => v === "abcde".indexOf(k) + 1));
+    }
+  });
+
+  test("deleting the current entry visits every entry once", () => {
+    const { cache } = abcde();
+    assert.deepEqual(
+      walk(cache, (k) => cache.delete(k)).map(([k]) => k),
+      ["e", "d", "c", "b", "a"],
+    );
+    assert.equal(cache.size, 0);
+    const again = abcde().cache;
+    const got = walk(again, (k) => {
+      if (k === "d" || k === "b") again.delete(k);
+    });
+    assert.deepEqual(got, [
+      ["e", 5],
+      ["d", 4],
+      ["c", 3],
+      ["b", 2],
+      ["a", 1],
+    ]);
+    assert.deepEqual([...again.keys()], ["e", "c", "a"]);
+  });
+
+  test("deleting the current and the next entry", () => {
+    for (const [at, victim, want] of [
+      ["e", "d", ["e", "c", "b", "a"]],
+      ["d", "c", ["e", "d", "b", "a"]],
+    ] as const) {
+      const { cache } = abcde();
+      const got = walk(cache, (k) => {
+        if (k !== at) return;
+        cache.delete(k);
+        cache.delete(victim);
+      });
+      assert.deepEqual(
+        got.map(([k]) => k),
+        want,
+        `delete ${at} and ${victim} at ${at}`,
+      );
+    }
+  });
+
+  test("delete and set of a new key (reusing the freed slot) yields neither twice nor a stranger", () => {
+    for (const [at, victim, want] of [
+      ["e", "d", ["e", "c", "b", "a"]],
+      ["d", "c", ["e", "d", "b", "a"]],
+      ["d", "d", ["e", "d", "c", "b", "a"]],
+      ["c", "a", ["e", "d", "c", "b"]],
+    ] as const) {
+      const { cache } = abcde();
+      const got = walk(cache, (k) => {
+        if (k !== at) return;
+        cache.delete(victim);
+        cache.set("NEW", 0);
+      });
+      assert.deepEqual(
+        got.map(([k]) => k),
+        want,
+        `delete ${victim}, set NEW at ${at}`,
+      );
+      assert.equal(cache.get("NEW"), 0);
+    }
+  });
+
+  test("clear() ends the iteration, even if the loop then adds entries", () => {
+    for (const at of ["e", "d", "a"]) {
+      const { cache } = abcde();
+      const got = walk(cache, (k) => {
+        if (k !== at) return;
+        cache.clear();
+        cache.set("x", 9);
+        cache.set("y", 9);
+      });
+      assert.deepEqual(
+        got.map(([k]) => k),
+        "edcba".slice(0, "edcba".indexOf(at) + 1).split(""),
+      );
+      assert.deepEqual([...cache.keys()], ["y", "x"]);
+    }
+  });
+
+  test("get and set of the current entry visit every entry once", () => {
+    const { cache } = abcde();
+    const got = walk(cache, (k) => {
+      cache.get(k);
+      cache.set(k, cache.peek(k)! * 10);
+    });
+    assert.deepEqual(
+      got.map(([k]) => k),
+      ["e", "d", "c", "b", "a"],
+    );
+    assert.deepEqual(
+      [...cache.entries()],
+      [
+        ["a", 10],
+        ["b", 20],
+        ["c", 30],
+        ["d", 40],
+        ["e", 50],
+      ],
+    );
+  });
+
+  test("expired entries are not yielded while the loop changes the cache", () => {
+    // With a set in the body its sweep reclaims some expired entries; without, they stay.
+    for (const setToo of [false, true]) {
+      const { cache, clock } = setup({ maxEntries: 10 });
+      for (const k of ["a", "b", "c", "d", "e", "f"]) {
+        cache.set(k, 0, { ttlMs: "bd".includes(k) ? 10 : 1000 });
+      }
+      clock.t += 10;
+      const got = walk(cache, (k) => {
+        cache.delete(k);
+        if (setToo) cache.set(`${k}2`, 0);
+      });
+      assert.deepEqual(
+        got.map(([k]) => k),
+        ["f", "e", "c", "a"],
+      );
+    }
+  });
+
+  test("unfinished and nested iterators", () => {
+    const { cache } = abcde();
+    cache.keys().next(); // left after one step
+    const two = cache.keys();
+    two.next(); // e
+    two.next(); // d
+    cache.delete("c");
+    cache.set("x", 0);
+    const rest: string[] = [];
+    for (const k of two) assert.ok(rest.push(k) <= 20, "runaway iteration");
+    assert.deepEqual(rest, ["b", "a"]);
+    const got = walk(cache, (k) => {
+      // A nested loop that deletes as it goes, and another iterator left after two steps.
+      let steps = 0;
+      for (const inner of cache.keys()) {
+        assert.ok(++steps <= 20, "runaway inner iteration");
+        if (inner === "a") cache.delete(inner);
+      }
+      const left = cache.keys();
+      left.next();
+      left.next();
+      if (k === "e") cache.delete("b");
+    });
+    assert.deepEqual(
+      got.map(([k]) => k),
+      ["x", "e", "d"],
+    );
+  });
+
+  test("randomized bodies: no absent, expired or repeated entry, no untouched entry missed", () => {
+    for (let seed = 1; seed <= 600; seed++) {
+      const rand = rng(seed);
+      const pick = (n: number) => Math.floor(rand() * n);
+      const maxEntries = 2 + pick(16);
+      const ttl = seed % 2 === 0;
+      const clock = { t: 1000 };
+      // The model: live key -> [value, id, expiry], where id names one stay in the cache.
+      const live = new Map<string, [number, number, number]>();
+      let ids = 0;
+      const cache = createLRU<string, number>({
+        maxEntries,
+        now: () => clock.t,
+        onEvicted: (k, _v, reason) => {
+          if (reason !== "replaced") live.delete(k);
+        },
+      });
+      const keys = Array.from({ length: maxEntries + 6 }, (_, i) => `k${i}`);
+      const set = (k: string, v: number) => {
+        const ttlMs = ttl && pick(3) === 0 ? 1 + pick(10) : undefined;
+        const old = live.get(k);
+        const id = old !== undefined && old[2] > clock.t ? old[1] : ++ids;
+        cache.set(k, v, { ttlMs });
+        live.set(k, [v, id, ttlMs === undefined ? Infinity : clock.t + ttlMs]);
+      };
+      for (let i = 0; i < maxEntries; i++) set(keys[pick(keys.length)]!, pick(100));
+      clock.t += ttl ? pick(6) : 0;
+      const began = clock.t;
+      const start = [...cache.keys()];
+      const touched = new Set<string>();
+      const seen = new Set<number>();
+      const yielded: string[] = [];
+      let cleared = false;
+      const where = () => `seed ${seed}, yielded ${yielded.join(",")}`;
+      for (const [k, v] of cache.entries()) {
+        assert.ok(!cleared, `${where()}: yielded ${k} after clear`);
+        const entry = live.get(k);
+        assert.ok(entry !== undefined, `${where()}: yielded absent ${k}`);
+        assert.ok(entry[2] > began, `${where()}: yielded expired ${k}`);
+        assert.equal(v, entry[0], `${where()}: value of ${k}`);
+        assert.ok(!seen.has(entry[1]), `${where()}: ${k} yielded twice`);
+        seen.add(entry[1]);
+        yielded.push(k);
+        assert.ok(yielded.length <= 100, `${where()}: runaway`);
+        for (let n = pick(5); n > 0; n--) {
+          const op = pick(100);
+          const other = rand() < 0.4 ? k : keys[pick(keys.length)]!;
+          if (op < 25) {
+            touched.add(other);
+            cache.delete(other);
+          } else if (op < 45) {
+            touched.add(other);
+            cache.get(other);
+          } else if (op < 55) {
+            // Only reclaims (moves nothing), which the model sees through onEvicted.
+            if (pick(2) === 0) cache.peek(other);
+            else cache.has(other);
+          } else if (op < 78) {
+            touched.add(other);
+            set(other, pick(100));
+          } else if (op < 88) {
+            // Left unfinished after a few steps.
+            const it = cache.keys();
+            for (let s = pick(4); s > 0; s--) it.next();
+          } else if (op < 93) {
+            let steps = 0;
+            for (const inner of cache.keys()) {
+              assert.ok(++steps <= 100, `${where()}: runaway inner loop`);
+              if (pick(3) === 0) {
+                touched.add(inner);
+                cache.delete(inner);
+              }
+            }
+          } else if (op < 99) {
+            clock.t += pick(3);
+            cache.purgeExpired();
+          } else {
+            cleared = true;
+            cache.clear();
+          }
+        }
+      }
+      if (cleared) continue;
+      // Keys evicted for room count as deleted: the model dropped them.
+      const untouched = start.filter((k) => !touched.has(k) && live.has(k));
+      assert.deepEqual(
+        yielded.filter((k) => untouched.includes(k)),
+        untouched,
+        `${where()}: untouched entries missed or out of order`,
+      );
+    }
+  });
+});
+
 describe("bad input", () => {
   const bad: { name: string; options: unknown; error: typeof TypeError | typeof RangeError }[] = [
     { name: "no options", options: undefined, error: TypeError },

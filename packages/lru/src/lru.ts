@@ -12,6 +12,24 @@ const TAIL_CHECKS = 2;
 /** How many slots the rotating sweep cursor examines on each set. */
 const CURSOR_CHECKS = 2;
 
+/** Past the tail, for iteration: never a slot, since the links hold slots as unsigned integers. */
+const END = -1;
+
+/** The recency list as it was just before the cache first changed under a paused iteration. */
+interface Snapshot<K> {
+  readonly links: Uint32Array;
+  readonly keys: readonly (K | undefined)[];
+  readonly tail: number;
+}
+
+/** A paused iteration's claim on the snapshot that the next change of the cache takes. */
+interface Pause<K> {
+  snapshot: Snapshot<K> | undefined;
+}
+
+/** What clear() gives paused iterations instead of a snapshot: they end without reading it. */
+const CLEARED: Snapshot<never> = { links: new Uint32Array(0), keys: [], tail: END };
+
 /**
  * LRUCache is a least-recently-used cache bounded by entry count (`maxEntries`), by the sum of
  * entry sizes (`maxBytes`), or both, with optional per-entry time to live.
@@ -62,6 +80,14 @@ export class LRUCache<K, V> implements Cache<K, V> {
   #expiry: Float64Array | undefined;
   /** Next slot the expiry sweep examines. */
   #cursor = 0;
+  /**
+   * Iterations paused after their second or later entry, which need a snapshot before the order
+   * of the entries ahead of them changes. Undefined, not empty, when there are none, so that a
+   * move to the front pays one comparison for it.
+   */
+  #paused: Pause<K>[] | undefined;
+  /** How many times clear() has run: it ends the iterations in progress. */
+  #clears = 0;
 
   /** Use createLRU; the constructor takes the same options. */
   constructor(options: CacheOptions<K, V>) {
@@ -254,6 +280,13 @@ export class LRUCache<K, V> implements Cache<K, V> {
    * first. Entries that onEvicted adds during those calls stay.
    */
   clear(): void {
+    this.#clears++;
+    const paused = this.#paused;
+    if (paused !== undefined) {
+      // One check after each yield then covers both clear() and a change.
+      for (const pause of paused) pause.snapshot = CLEARED;
+      this.#paused = undefined;
+    }
     const onEvicted = this.#onEvicted;
     const n = this.#map.size;
     const keys: K[] = [];
@@ -302,17 +335,59 @@ export class LRUCache<K, V> implements Cache<K, V> {
 
   /**
    * entries yields the live [key, value] pairs from most to least recently used, skipping expired
-   * ones. Iterating does not change recency; changing the cache meanwhile gives an unspecified
-   * (but finite) sequence.
+   * ones; a value is read when its pair is yielded. Iterating does not change recency.
+   *
+   * The loop body may change the cache. The loop never yields an entry that has left the cache,
+   * nor one entry twice (a key deleted and set again is a new entry), and it yields every entry
+   * present at its start that neither leaves nor is moved to the front (get, set) before the loop
+   * reaches it. Entries added or moved to the front during the loop may or may not be yielded;
+   * clear() ends the loop.
+   *
+   * The first removal or move while an iteration past its first entry is paused (in its loop
+   * body, or left unfinished) copies the recency list and the keys, some 16 bytes a slot, for
+   * that iteration to finish on.
    */
   *entries(): IterableIterator<[K, V]> {
+    const clears = this.#clears;
     const now = this.#expiry === undefined ? 0 : this.#now();
-    for (let i = this.#head, k = this.#map.size; k > 0; k--) {
-      const next = this.#links[2 * i]!;
-      if (this.#expiry === undefined || this.#expiry[i]! > now) {
-        yield [this.#keys[i] as K, this.#values[i] as V];
+    let i = this.#map.size === 0 ? END : this.#head;
+    while (i !== END && this.#expiry !== undefined && this.#expiry[i]! <= now) {
+      i = i === this.#tail ? END : this.#links[2 * i]!;
+    }
+    if (i === END) return;
+
+    // The first entry is yielded without a pause, so that a lone `keys().next()` never makes a
+    // later change copy the list; #afterFirst finds the way on from what the loop body left.
+    const key = this.#keys[i] as K;
+    const next = i === this.#tail ? END : this.#links[2 * i]!;
+    const nextKey = next === END ? undefined : this.#keys[next];
+    yield [key, this.#values[i] as V];
+    if (this.#clears !== clears) return;
+    i = this.#afterFirst(i, key, next, nextKey);
+
+    const pause: Pause<K> = { snapshot: undefined };
+    const paused = this.#paused;
+    if (paused === undefined) this.#paused = [pause];
+    else paused.push(pause);
+    // Until the pause gets a snapshot nothing is deleted or moved, so the tail stays put.
+    const tail = this.#tail;
+    try {
+      while (i !== END) {
+        // Read before the yield: while paused, the entries ahead keep their order (a delete or
+        // move first gives the pause a snapshot), but slot i itself may be freed and reused.
+        const next = i === tail ? END : this.#links[2 * i]!;
+        const expiry = this.#expiry;
+        if (expiry === undefined || expiry[i]! > now) {
+          yield [this.#keys[i] as K, this.#values[i] as V];
+          if (pause.snapshot !== undefined) {
+            if (this.#clears !== clears) return;
+            return yield* this.#rest(pause.snapshot, next, clears, now);
+          }
+        }
+        i = next;
       }
-      i = next;
+    } finally {
+      if (pause.snapshot === undefined) this.#unpause(pause);
     }
   }
 
@@ -329,6 +404,51 @@ export class LRUCache<K, V> implements Cache<K, V> {
   /** [Symbol.iterator] is entries(). */
   [Symbol.iterator](): IterableIterator<[K, V]> {
     return this.entries();
+  }
+
+  /**
+   * Where iteration goes on after its first entry (slot i, key), when next/nextKey followed it.
+   * Only that entry was yielded, and entries moved or added by the loop went to the front, ahead
+   * of every untouched one. So if slot i or slot next still holds its key, every untouched entry
+   * still follows it and no yielded one does; if neither does, the first entry is gone and the
+   * head is safe.
+   */
+  #afterFirst(i: number, key: K, next: number, nextKey: K | undefined): number {
+    const map = this.#map;
+    if (map.get(key) === i) return i === this.#tail ? END : this.#links[2 * i]!;
+    if (next !== END && map.get(nextKey as K) === next) return next;
+    return map.size === 0 ? END : this.#head;
+  }
+
+  /** Goes on with an iteration over snapshot s from slot i, yielding its entries still present. */
+  *#rest(s: Snapshot<K>, i: number, clears: number, now: number): Generator<[K, V], void> {
+    for (; i !== END; i = i === s.tail ? END : s.links[2 * i]!) {
+      const key = s.keys[i] as K;
+      const j = this.#map.get(key);
+      if (j === undefined) continue;
+      const expiry = this.#expiry;
+      if (expiry !== undefined && expiry[j]! <= now) continue;
+      yield [key, this.#values[j] as V];
+      if (this.#clears !== clears) return;
+    }
+  }
+
+  /** Gives every paused iteration a snapshot, before the order of the entries changes. */
+  #snapshot(): void {
+    const snapshot: Snapshot<K> = {
+      links: this.#links.slice(0, 2 * this.#fill),
+      keys: this.#keys.slice(0, this.#fill),
+      tail: this.#tail,
+    };
+    for (const pause of this.#paused!) pause.snapshot = snapshot;
+    this.#paused = undefined;
+  }
+
+  /** Drops pause, which has no snapshot yet and so is still among #paused. */
+  #unpause(pause: Pause<K>): void {
+    const paused = this.#paused!;
+    if (paused.length === 1) this.#paused = undefined;
+    else paused.splice(paused.indexOf(pause), 1);
   }
 
   /** Examines a bounded number of entries for expiry: the LRU tail, where entries with equal TTLs expire first, then a cursor over all slots, which finds the rest. */
@@ -355,6 +475,7 @@ export class LRUCache<K, V> implements Cache<K, V> {
   }
 
   #moveToHead(i: number): void {
+    if (this.#paused !== undefined) this.#snapshot();
     const links = this.#links;
     if (i === this.#tail) {
       this.#tail = links[2 * i + 1]!;
@@ -371,6 +492,7 @@ export class LRUCache<K, V> implements Cache<K, V> {
 
   /** Unlinks slot i, frees it, then reports it; the cache is consistent before onEvicted runs. */
   #remove(i: number, reason: EvictionReason): void {
+    if (this.#paused !== undefined) this.#snapshot();
     const key = this.#keys[i] as K;
     const value = this.#values[i] as V;
     this.#map.delete(key);
