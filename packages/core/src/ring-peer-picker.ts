@@ -119,11 +119,19 @@ export function createRingPeerPicker(options: RingPeerPickerOptions): RingPeerPi
     pickPeers(key, n) {
       const up: PeerGetter[] = [];
       const down: PeerGetter[] = [];
-      let ids = ring.getN(key, self === undefined ? n : n + 1);
-      // A peer out of use gives its place to the next one up the ring, however far that is:
-      // with two of three nodes down, the third must still be asked.
-      if (breaker !== undefined && ids.some((id) => breaker.isDown(id))) {
-        ids = ring.getN(key, ring.size);
+      let want = self === undefined ? n : n + 1;
+      let ids = ring.getN(key, want);
+      // A peer out of use gives its place to the next one up the ring, however far that is
+      // (with two of three nodes down, the third must still be asked): the walk goes one node
+      // further per peer out of use it meets, until it meets no more or the ring ends.
+      if (breaker !== undefined) {
+        for (let down = 0; ids.length === want; ) {
+          const seen = ids.filter((id) => breaker.isDown(id)).length;
+          if (seen === down) break;
+          want += seen - down;
+          down = seen;
+          ids = ring.getN(key, want);
+        }
       }
       for (const id of ids) {
         if (up.length === n) break;

@@ -33,14 +33,9 @@ export function validateRecord(record: NodeRecord): void {
       `record.id must be a non-empty string without "/", got ${JSON.stringify(record.id)}`,
     );
   }
-  const port = /:(\d{1,5})$/.exec(typeof record.address === "string" ? record.address : "")?.[1];
-  if (
-    typeof record.address !== "string" ||
-    port === undefined ||
-    record.address.length === port.length + 1 ||
-    Number(port) < 1 ||
-    Number(port) > 65_535
-  ) {
+  // NaN, failing the range check, when the address is not a string or has no host or port.
+  const port = Number(/^.+:(\d{1,5})$/.exec(String(record.address))?.[1]);
+  if (typeof record.address !== "string" || !(port >= 1 && port <= 65_535)) {
     throw new TypeError(
       `record.address must be a non-empty "host:port", got ${JSON.stringify(record.address)}`,
     );

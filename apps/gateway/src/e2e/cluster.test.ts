@@ -5,14 +5,14 @@ import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { createRingPeerPicker, type PeerGetter } from "@geecache/core";
 import { CacheService } from "@geecache/proto";
-import { freePorts, spawnProcess } from "@geecache/testkit";
+import { freePorts } from "@geecache/testkit";
 import {
   type Cluster,
   connectGetUrl,
-  gatewayMain,
   loadsOf,
   nodeStats,
   startCluster,
+  startGateway,
 } from "./cluster.ts";
 
 const table: Record<string, string> = {
@@ -125,18 +125,10 @@ test("a gateway whose member list lags still costs one load: the node it asks ro
   const key = "Alice";
   const owner = ownerOf(key);
   const [port] = await freePorts(1);
-  const lagging = await spawnProcess({
-    name: "gateway:lagging",
-    args: [
-      gatewayMain,
-      "--port",
-      String(port),
-      "--peers",
-      cluster.addresses.filter((a) => a !== owner).join(","),
-    ],
-    ready: "geecache gateway listening",
-    readyTimeoutMs: 20_000,
-  });
+  const lagging = await startGateway(port!, [
+    "--peers",
+    cluster.addresses.filter((a) => a !== owner).join(","),
+  ]);
   try {
     const before = await loadsOf(cluster.addresses, key);
     const res = await fetch(`http://127.0.0.1:${port}/api?key=${key}&group=burst`, {

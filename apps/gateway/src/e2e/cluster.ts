@@ -43,6 +43,21 @@ export function startNode(port: number, args: readonly string[], echo = false): 
   });
 }
 
+/** startGateway starts a gateway process on port and waits until it listens. */
+export function startGateway(
+  port: number,
+  args: readonly string[],
+  echo = false,
+): Promise<Spawned> {
+  return spawnProcess({
+    name: `gateway:${port}`,
+    args: [gatewayMain, "--port", String(port), ...args],
+    ready: "geecache gateway listening",
+    readyTimeoutMs: 20_000,
+    echo,
+  });
+}
+
 /** startCluster starts the nodes (static peers unless membershipArgs) and then the gateway. */
 export async function startCluster(options: ClusterOptions = {}): Promise<Cluster> {
   const n = options.nodes ?? 3;
@@ -59,19 +74,14 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   try {
     const nodes = await Promise.all(ports.map((p) => startNode(p, argsFor(p), options.echo)));
     started.push(...nodes);
-    const gateway = await spawnProcess({
-      name: "gateway",
-      args: [
-        gatewayMain,
-        "--port",
-        String(gatewayPort),
+    const gateway = await startGateway(
+      gatewayPort,
+      [
         ...(options.membershipArgs ?? ["--peers", addresses.join(",")]),
         ...(options.gatewayArgs ?? []),
       ],
-      ready: "geecache gateway listening",
-      readyTimeoutMs: 20_000,
-      echo: options.echo,
-    });
+      options.echo,
+    );
     started.push(gateway);
     return {
       addresses,
