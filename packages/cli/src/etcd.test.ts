@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { parseEtcdConfig } from "./etcd.ts";
+import { etcdOptionSpecs, parseEtcdConfig } from "./etcd.ts";
+import { usage } from "./options.ts";
 
 const none = {
   etcd: undefined,
@@ -42,5 +43,29 @@ test("parseEtcdConfig: bad input is a TypeError or RangeError naming the flag", 
   assert.throws(
     () => parseEtcdConfig({ ...none, etcd: "x:1", "etcd-ca": "/nonexistent/ca.pem" }, {}),
     /--etcd-ca: cannot read/,
+  );
+});
+
+test("parseEtcdConfig: --etcd-timeout is named in its errors and fits a timer", () => {
+  for (const [text, message] of [
+    ["0", /^RangeError: --etcd-timeout must be positive/],
+    ["soon", /^RangeError: --etcd-timeout: invalid duration/],
+    ["600h", /^RangeError: --etcd-timeout must be at most/],
+  ] as const) {
+    assert.throws(
+      () => parseEtcdConfig({ ...none, etcd: "x:1", "etcd-timeout": text }, {}),
+      message,
+    );
+  }
+});
+
+test("etcdOptionSpecs: the auth note is on --etcd, not glued to --etcd-timeout", () => {
+  const lines = usage("x", etcdOptionSpecs).split("\n");
+  const line = (flag: string) => lines.find((l) => l.startsWith(`  --${flag} `)) ?? "";
+  assert.match(line("etcd"), /ETCD_USERNAME\/ETCD_PASSWORD/);
+  assert.doesNotMatch(line("etcd-timeout"), /ETCD_USERNAME/);
+  assert.match(
+    line("etcd-timeout"),
+    /deadline of one etcd call \(env GEECACHE_ETCD_TIMEOUT, default 3s\)$/,
   );
 });

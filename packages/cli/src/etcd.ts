@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import type { OptionSpec } from "./options.ts";
-import { parseDuration } from "./options.ts";
+import { parseDurationFlag } from "./options.ts";
 
 /**
  * etcdOptionSpecs are the etcd flags the node and the gateway share. Passwords come from the
@@ -10,7 +10,7 @@ export const etcdOptionSpecs = {
   etcd: {
     env: "GEECACHE_ETCD",
     arg: "<url,url,...>",
-    help: "etcd endpoints; when set, membership comes from etcd instead of --peers",
+    help: "etcd endpoints, membership from etcd instead of --peers; auth from ETCD_USERNAME/ETCD_PASSWORD",
   },
   cluster: {
     env: "GEECACHE_CLUSTER",
@@ -29,7 +29,7 @@ export const etcdOptionSpecs = {
     env: "GEECACHE_ETCD_TIMEOUT",
     default: "3s",
     arg: "<duration>",
-    help: "deadline of one etcd call (env ETCD_USERNAME/ETCD_PASSWORD for auth)",
+    help: "deadline of one etcd call",
   },
 } satisfies Record<string, OptionSpec>;
 
@@ -44,7 +44,8 @@ export interface EtcdConfig {
 
 /**
  * parseEtcdConfig reads the etcd flags (values from readOptions over etcdOptionSpecs) and the
- * ETCD_USERNAME/ETCD_PASSWORD environment; undefined when --etcd is absent. Throws TypeError.
+ * ETCD_USERNAME/ETCD_PASSWORD environment; undefined when --etcd is absent. Throws TypeError or
+ * RangeError.
  */
 export function parseEtcdConfig(
   values: Readonly<Record<keyof typeof etcdOptionSpecs, string | undefined>>,
@@ -64,8 +65,9 @@ export function parseEtcdConfig(
   if (cluster === "" || cluster.includes("/")) {
     throw new TypeError(`invalid --cluster ${JSON.stringify(cluster)}: non-empty, no "/"`);
   }
-  const callTimeoutMs = parseDuration(values["etcd-timeout"] ?? "3s");
-  if (callTimeoutMs <= 0) throw new RangeError("--etcd-timeout must be positive");
+  const callTimeoutMs = parseDurationFlag("--etcd-timeout", values["etcd-timeout"] ?? "3s", {
+    min: 1,
+  });
   const config: EtcdConfig = { endpoints, cluster, callTimeoutMs };
   const { ETCD_USERNAME: username, ETCD_PASSWORD: password } = env;
   if (username !== undefined && username !== "") {

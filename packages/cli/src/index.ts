@@ -1,10 +1,18 @@
 export { type EtcdConfig, etcdOptionSpecs, parseEtcdConfig } from "./etcd.ts";
 export {
+  type FlagLimits,
+  type LogLevel,
+  logLevels,
+  MAX_PEER_DEADLINE_MS,
+  MAX_TIMER_MS,
   type OptionSpec,
   parseAddress,
   parseAddressList,
   parseBytes,
+  parseBytesFlag,
   parseDuration,
+  parseDurationFlag,
+  parseLogLevel,
   parsePort,
   readOptions,
   usage,

@@ -1,6 +1,16 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { parseAddress, parseBytes, parseDuration, readOptions } from "./options.ts";
+import {
+  MAX_TIMER_MS,
+  parseAddress,
+  parseBytes,
+  parseBytesFlag,
+  parseDuration,
+  parseDurationFlag,
+  parseLogLevel,
+  readOptions,
+  usage,
+} from "./options.ts";
 
 test("parseDuration", () => {
   const cases: [string, number][] = [
@@ -64,4 +74,59 @@ test("readOptions: flag over env over default; a leading -- (from pnpm start --)
   assert.throws(() => readOptions(specs, ["extra"], env), TypeError);
   // Only a leading "--" is skipped; a second one still ends the options.
   assert.throws(() => readOptions(specs, ["--", "--", "--port", "1"], env), TypeError);
+});
+
+test("readOptions: given names the options set by a flag or the environment, not by a default", () => {
+  const specs = {
+    port: { env: "PORT", default: "8001", arg: "<port>", help: "port" },
+    weight: { env: "WEIGHT", default: "1", arg: "<n>", help: "weight" },
+    id: { arg: "<id>", help: "id" },
+  };
+  assert.deepEqual([...readOptions(specs, [], { WEIGHT: "" }).given], []);
+  assert.deepEqual([...readOptions(specs, ["--id", "a"], { WEIGHT: "2" }).given].sort(), [
+    "id",
+    "weight",
+  ]);
+});
+
+test("parseDurationFlag: the flag is named, limits are inclusive, timers past 2^31-1 ms refused", () => {
+  assert.equal(parseDurationFlag("--t", "60s", { min: 1, max: 60_000 }), 60_000);
+  assert.equal(parseDurationFlag("--t", "0"), 0);
+  assert.equal(parseDurationFlag("--t", `${MAX_TIMER_MS}`), MAX_TIMER_MS);
+  const bad: [string, Parameters<typeof parseDurationFlag>[2], RegExp][] = [
+    ["soon", {}, /^RangeError: --t: invalid duration "soon"/],
+    ["0", { min: 1 }, /^RangeError: --t must be positive, got "0"$/],
+    ["1s", { min: 2_000 }, /^RangeError: --t must be at least 2s, got "1s"$/],
+    [
+      "2m",
+      { max: 60_000, maxReason: "why" },
+      /^RangeError: --t must be at most 60s \(why\), got "2m"$/,
+    ],
+    ["600h", {}, /^RangeError: --t must be at most 2147483647ms \(the longest timer Node keeps/],
+  ];
+  for (const [text, limits, message] of bad) {
+    assert.throws(() => parseDurationFlag("--t", text, limits), RangeError, text);
+    assert.throws(() => parseDurationFlag("--t", text, limits), message, text);
+  }
+});
+
+test("parseBytesFlag: the flag is named and limits are checked", () => {
+  assert.equal(parseBytesFlag("--b", "1KiB", { min: 1 }), 1024);
+  assert.throws(() => parseBytesFlag("--b", "0", { min: 1 }), /^RangeError: --b must be positive/);
+  assert.throws(() => parseBytesFlag("--b", "lots"), /^RangeError: --b: invalid size "lots"/);
+  assert.throws(() => parseBytesFlag("--b", "2KiB", { max: 1024 }), /at most 1024 bytes/);
+});
+
+test("parseLogLevel: pino's levels only", () => {
+  for (const level of ["fatal", "error", "warn", "info", "debug", "trace", "silent"]) {
+    assert.equal(parseLogLevel(level), level);
+  }
+  for (const bad of ["verbose", "INFO", ""]) {
+    assert.throws(() => parseLogLevel(bad), /^TypeError: unknown --log-level .*: use fatal, error/);
+  }
+});
+
+test("usage: one line per flag, its env and default in parentheses", () => {
+  const text = usage("x", { port: { env: "PORT", default: "1", arg: "<port>", help: "port" } });
+  assert.match(text, /^ {2}--port <port> +port \(env PORT, default 1\)$/m);
 });

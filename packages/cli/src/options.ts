@@ -53,6 +53,98 @@ export function parseBytes(text: string): number {
   return bytes;
 }
 
+/**
+ * MAX_TIMER_MS is the longest delay Node's timers take, 2^31-1 ms (about 24.8 days); a longer one
+ * prints a TimeoutOverflowWarning and fires after 1 ms.
+ */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * MAX_PEER_DEADLINE_MS is the longest deadline a cache node accepts on a call: the default of
+ * `maxTimeoutMs` in @geecache/transport-connect's startCacheServer, which exports no constant for
+ * it. A longer one makes every call fail with InvalidArgument.
+ */
+export const MAX_PEER_DEADLINE_MS = 60_000;
+
+/** FlagLimits bound a flag's parsed number: min and max are inclusive. */
+export interface FlagLimits {
+  /** 0 by default; 1 reads as "must be positive". */
+  min?: number;
+  /** Number.MAX_SAFE_INTEGER by default for sizes, MAX_TIMER_MS for durations. */
+  max?: number;
+  /** Why max is the limit, for the message (e.g. "the longest deadline a cache node accepts"). */
+  maxReason?: string;
+}
+
+/**
+ * parseDurationFlag reads the duration value of flag (e.g. "--peer-timeout") like parseDuration
+ * and checks it against limits (at most MAX_TIMER_MS by default). Throws RangeError with a
+ * message that names the flag.
+ */
+export function parseDurationFlag(flag: string, text: string, limits: FlagLimits = {}): number {
+  return checkLimits(flag, text, parseFlag(flag, text, parseDuration), formatDuration, {
+    max: MAX_TIMER_MS,
+    maxReason: "the longest timer Node keeps, about 24.8 days",
+    ...limits,
+  });
+}
+
+/**
+ * parseBytesFlag reads the size value of flag (e.g. "--cache-bytes") like parseBytes and checks
+ * it against limits. Throws RangeError with a message that names the flag.
+ */
+export function parseBytesFlag(flag: string, text: string, limits: FlagLimits = {}): number {
+  return checkLimits(flag, text, parseFlag(flag, text, parseBytes), (n) => `${n} bytes`, limits);
+}
+
+/** logLevels are the levels pino knows, most severe first; "silent" logs nothing. */
+export const logLevels = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+
+/** LogLevel is one of logLevels. */
+export type LogLevel = (typeof logLevels)[number];
+
+/** parseLogLevel checks a --log-level value against logLevels. Throws TypeError. */
+export function parseLogLevel(text: string): LogLevel {
+  const level = logLevels.find((l) => l === text);
+  if (level === undefined) {
+    throw new TypeError(`unknown --log-level ${JSON.stringify(text)}: use ${logLevels.join(", ")}`);
+  }
+  return level;
+}
+
+function parseFlag(flag: string, text: string, parse: (text: string) => number): number {
+  try {
+    return parse(text);
+  } catch (err) {
+    throw new RangeError(`${flag}: ${(err as Error).message}`);
+  }
+}
+
+function checkLimits(
+  flag: string,
+  text: string,
+  n: number,
+  format: (n: number) => string,
+  limits: FlagLimits,
+): number {
+  const { min = 0, max = Number.MAX_SAFE_INTEGER, maxReason } = limits;
+  if (n < min) {
+    const bound = min === 1 ? "positive" : `at least ${format(min)}`;
+    throw new RangeError(`${flag} must be ${bound}, got ${JSON.stringify(text)}`);
+  }
+  if (n > max) {
+    const why = maxReason === undefined ? "" : ` (${maxReason})`;
+    throw new RangeError(
+      `${flag} must be at most ${format(max)}${why}, got ${JSON.stringify(text)}`,
+    );
+  }
+  return n;
+}
+
+function formatDuration(ms: number): string {
+  return ms % 1_000 === 0 ? `${ms / 1_000}s` : `${ms}ms`;
+}
+
 /** OptionSpec describes one string flag with its environment variable and default. */
 export interface OptionSpec {
   /** Environment variable read when the flag is absent. */
@@ -65,14 +157,15 @@ export interface OptionSpec {
 
 /**
  * readOptions parses argv against specs (every option takes a string value): a flag wins over its
- * environment variable, which wins over the default. Unknown flags and positionals throw
- * TypeError; `--help` / `-h` returns `{ help: true }`.
+ * environment variable, which wins over the default. `given` names the options set by a flag or
+ * their environment variable, not by a default. Unknown flags and positionals throw TypeError;
+ * `--help` / `-h` returns `{ help: true }`.
  */
 export function readOptions<K extends string>(
   specs: Record<K, OptionSpec>,
   argv: readonly string[],
   env: Readonly<Record<string, string | undefined>>,
-): { help: boolean; values: Record<K, string | undefined> } {
+): { help: boolean; values: Record<K, string | undefined>; given: ReadonlySet<K> } {
   const options: Record<string, { type: "string" | "boolean"; short?: string }> = {
     help: { type: "boolean", short: "h" },
   };
@@ -87,16 +180,18 @@ export function readOptions<K extends string>(
     throw new TypeError((err as Error).message);
   }
   const values = {} as Record<K, string | undefined>;
+  const given = new Set<K>();
   for (const name of Object.keys(specs) as K[]) {
     const spec = specs[name];
     const flag = parsed.values[name];
     const fromEnv = spec.env === undefined ? undefined : env[spec.env];
-    values[name] =
+    const set =
       (typeof flag === "string" ? flag : undefined) ??
-      (fromEnv === undefined || fromEnv === "" ? undefined : fromEnv) ??
-      spec.default;
+      (fromEnv === undefined || fromEnv === "" ? undefined : fromEnv);
+    if (set !== undefined) given.add(name);
+    values[name] = set ?? spec.default;
   }
-  return { help: parsed.values.help === true, values };
+  return { help: parsed.values.help === true, values, given };
 }
 
 /** usage renders the --help text of specs. */
