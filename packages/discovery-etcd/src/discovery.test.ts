@@ -2,11 +2,12 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { type EtcdServer, spawnProcess, startEtcd } from "@geecache/testkit";
-import { Etcd3 } from "etcd3";
+import { Etcd3, type Lease } from "etcd3";
 import { createEtcdDiscovery, type EtcdDiscovery } from "./discovery.ts";
 import { DiscoveryError } from "./errors.ts";
 import type { Logger } from "./logger.ts";
 import type { NodeRecord } from "./record.ts";
+import type { RegistrationEvent } from "./registration.ts";
 
 // Collects what a watcher hands over and lets a test wait for a list it expects, without sleeps.
 function collector() {
@@ -309,4 +310,61 @@ test("waitForIdMs does not take an id from a live holder", async () => {
   // Longer than the holder's TTL: its keepalive, not luck, kept the id.
   assert.ok(Date.now() - t0 >= 2_500);
   assert.equal(ids(await holder.list()), "h1");
+});
+
+test("a lease reported lost twice is re-registered once", async () => {
+  // etcd3 1.1.2 can emit "lost" twice for one lease (two keepalive loops after a long outage
+  // each notice the expiry). Reproduce it on the real lease object: revoke it in etcd, then
+  // emit "lost" twice, as the client would.
+  const client = new Etcd3({ hosts: etcd.endpoint });
+  const leases: Lease[] = [];
+  const grant = client.lease.bind(client);
+  client.lease = (...args: Parameters<Etcd3["lease"]>) => {
+    const lease = grant(...args);
+    leases.push(lease);
+    return lease;
+  };
+  const d = createEtcdDiscovery({ client, cluster: "lost-twice", callTimeoutMs: 2_000 });
+  discoveries.push(d);
+  const seen: RegistrationEvent[] = [];
+  let reregistered!: () => void;
+  const back = new Promise<void>((resolve) => {
+    reregistered = resolve;
+  });
+  const reg = await d.register(
+    { id: "l1", address: "127.0.0.1:7601" },
+    {
+      ttlSec: 5,
+      onEvent: (e) => {
+        seen.push(e);
+        if (e.type === "reregistered") reregistered();
+      },
+    },
+  );
+  const first = reg.leaseId;
+  const lease = leases.at(-1)!;
+  assert.equal(leases.length, 1);
+  await lease.revoke();
+  const err = new Error("lease expired");
+  lease.emit("lost", err);
+  lease.emit("lost", err);
+  assert.deepEqual(
+    seen.map((e) => e.type),
+    ["lost"],
+  );
+  await back;
+  // Both retries of a doubled loop start on the same tick, so by now each would have granted.
+  assert.equal(leases.length, 2, "one re-registration, one new lease");
+  assert.equal(reg.registered, true);
+  assert.notEqual(reg.leaseId, first);
+  assert.deepEqual(
+    (await d.list()).map((m) => m.id),
+    ["l1"],
+  );
+  assert.deepEqual(
+    seen.map((e) => e.type),
+    ["lost", "reregistered"],
+  );
+  await d.close();
+  client.close();
 });

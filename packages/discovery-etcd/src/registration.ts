@@ -167,8 +167,11 @@ export async function startRegistration(
     );
   };
 
+  // etcd3 may report one loss more than once (two keepalive loops both notice the expiry after
+  // a long outage). Only the first report of the current lease starts a re-registration: it sets
+  // registered to false, and only a successful claim, which replaces the lease, sets it back.
   const onLost = (which: Lease, id: string, err: Error) => {
-    if (closed || which !== lease) return;
+    if (closed || which !== lease || !registered) return;
     registered = false;
     logger.warn({ key, lease: id, err }, "etcd registration: lease lost; re-registering");
     emit({ type: "lost", leaseId: id, error: err });
