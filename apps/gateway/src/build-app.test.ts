@@ -349,7 +349,35 @@ test("GET /api/stats reports every node, the unreachable ones as such", async ()
 
 test("GET /healthz", async () => {
   const res = await gateway([node("a:1", serve)]).inject("/healthz");
+  assert.equal(res.statusCode, 200);
   assert.deepEqual(res.json(), { status: "ok", nodes: 1, down: [] });
+});
+
+test("while the gateway knows no node, /healthz and /api are 503 and say so; then 200", async () => {
+  // The ring's member list is filled later, as etcd's watch does (or never, if etcd is down).
+  const nodes: GatewayPeer[] = [];
+  const app = gateway(nodes);
+  const health = await app.inject("/healthz");
+  assert.equal(health.statusCode, 503);
+  assert.match(String(health.headers["content-type"]), /^application\/json/);
+  const body = health.json() as { error: { message: string } };
+  assert.match(body.error.message, /^no cache nodes known/);
+  assert.deepEqual(body, {
+    status: "unavailable",
+    nodes: 0,
+    down: [],
+    error: { code: "UNAVAILABLE", message: body.error.message },
+  });
+  const api = await app.inject("/api?key=Tom");
+  assert.equal(api.statusCode, 503);
+  assert.deepEqual(api.json(), { error: { code: "UNAVAILABLE", message: body.error.message } });
+  assert.doesNotMatch(body.error.message, /configured/);
+
+  nodes.push(node("a:1", serve));
+  const ok = await app.inject("/healthz");
+  assert.equal(ok.statusCode, 200);
+  assert.deepEqual(ok.json(), { status: "ok", nodes: 1, down: [] });
+  assert.equal((await app.inject("/api?key=Tom")).statusCode, 200);
 });
 
 test("--access-log off drops the per-request log lines, and only them", async () => {

@@ -76,7 +76,8 @@ const valueQuery = {
 
 /**
  * buildGateway creates the gateway's fastify app (not listening): `GET /api?key=K[&group=G]`
- * routed to the key's owner over gRPC, `GET /api/stats` gathered from every node, and `/healthz`.
+ * routed to the key's owner over gRPC, `GET /api/stats` gathered from every node, and `/healthz`
+ * (503 while the ring has no node).
  * Errors answer `{"error":{"code","message"}}` with the status from httpStatusOf.
  */
 export function buildGateway(options: GatewayOptions): FastifyInstance {
@@ -166,11 +167,19 @@ export function buildGateway(options: GatewayOptions): FastifyInstance {
     });
   });
 
-  app.get("/healthz", async () => ({
-    status: "ok",
-    nodes: ring.peers().length,
-    down: ring.downPeers(),
-  }));
+  // A gateway that knows no node can serve nothing: a load balancer must not send it traffic.
+  // Nodes out of use (down) still count: the gateway asks them when nobody else can answer.
+  app.get("/healthz", async (_request, reply) => {
+    const nodes = ring.peers().length;
+    const down = ring.downPeers();
+    if (nodes > 0) return { status: "ok", nodes, down };
+    return reply.code(503).send({
+      status: "unavailable",
+      nodes,
+      down,
+      error: { code: "UNAVAILABLE", message: NO_NODES },
+    });
+  });
 
   app.get<{ Querystring: { key: string; group?: string } }>(
     "/api",
@@ -243,8 +252,7 @@ export function buildGateway(options: GatewayOptions): FastifyInstance {
   ): Promise<PeerGetResponse> {
     const signal = AbortSignal.any([deadline, gone]);
     const candidates = ring.pickPeers(key, attempts);
-    if (candidates.length === 0)
-      throw new GeeCacheError("UNAVAILABLE", "no cache nodes are configured");
+    if (candidates.length === 0) throw new GeeCacheError("UNAVAILABLE", NO_NODES);
     const owner = ring.ownerOf(key);
     let last: GeeCacheError | undefined;
     for (const peer of candidates) {
@@ -295,6 +303,13 @@ export function buildGateway(options: GatewayOptions): FastifyInstance {
 
   return app;
 }
+
+/**
+ * NO_NODES is the reason of the 503s while the ring is empty. A static --peers list is never
+ * empty, so the nodes come from etcd: none has registered, or etcd cannot be read (yet).
+ */
+const NO_NODES =
+  "no cache nodes known: none is registered in etcd yet, or the gateway cannot reach etcd (see its log)";
 
 /** Longest group name accepted, in UTF-8 bytes (names are short identifiers like "scores"). */
 const MAX_GROUP_BYTES = 256;
