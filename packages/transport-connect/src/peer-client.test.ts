@@ -6,6 +6,7 @@ import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { createRegistry, GeeCacheError } from "@geecache/core";
 import { createCacheService } from "./cache-service.ts";
 import { createPeerClient } from "./peer-client.ts";
+import { createConnectPeerPicker } from "./peer-picker.ts";
 import { startCacheServer } from "./server.ts";
 
 function listen(server: net.Server): Promise<number> {
@@ -227,13 +228,169 @@ describe("createPeerClient against a real node", () => {
     await peer.close();
   });
 
-  test("close() fails calls in flight and later calls with UNAVAILABLE", async () => {
+  test("close({ graceMs: 0 }) fails calls in flight and later calls with UNAVAILABLE", async () => {
     const peer = createPeerClient(address, { timeoutMs: 60_000 });
     await peer.get({ group: "g", key: "warm" }); // connection open
     const inFlight = codeOf(peer.get({ group: "g", key: "slow-2" }));
     await new Promise((resolve) => setImmediate(resolve));
-    await peer.close();
+    await peer.close({ graceMs: 0 });
     assert.equal(await inFlight, "UNAVAILABLE");
     assert.equal(await codeOf(peer.get({ group: "g", key: "k" })), "UNAVAILABLE");
+  });
+});
+
+// A close that never ends would hang the run: each test fails after 10 s instead.
+describe("closing a PeerClient with calls in flight (a peer leaving the ring)", {
+  timeout: 10_000,
+}, () => {
+  // Each slow key waits for its own gate, so each test decides when its call is answered.
+  const gates = new Map<string, () => Promise<void>>();
+  let server: http2.Http2Server;
+  let address: string;
+  // The server's side of every connection a client opened, in order.
+  const sessions: http2.ServerHttp2Session[] = [];
+
+  // slow(key) makes the getter of key wait until release is called; reached resolves once the
+  // call is at the getter, so it is surely in flight.
+  function slow(key: string): { release: () => void; reached: Promise<void> } {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let arrive!: () => void;
+    const reached = new Promise<void>((resolve) => {
+      arrive = resolve;
+    });
+    gates.set(key, () => {
+      arrive();
+      return gate;
+    });
+    return { release, reached };
+  }
+
+  function sessionClosed(session: http2.ServerHttp2Session): Promise<void> {
+    return session.closed || session.destroyed
+      ? Promise.resolve()
+      : new Promise((resolve) => session.once("close", () => resolve()));
+  }
+
+  before(async () => {
+    const registry = createRegistry();
+    registry.newGroup({
+      name: "g",
+      maxBytes: 1 << 20,
+      getter: async (key: string) => {
+        await gates.get(key)?.();
+        return `v-${key}`;
+      },
+    });
+    server = http2.createServer(connectNodeAdapter({ routes: createCacheService(registry) }));
+    server.on("session", (session) => sessions.push(session));
+    address = `127.0.0.1:${await listen(server)}`;
+  });
+  after(async () => {
+    for (const session of sessions) session.destroy();
+    await close(server);
+  });
+
+  test("a peer removed by setPeers finishes the call in flight, then its connection closes", async () => {
+    const picker = createConnectPeerPicker({ timeoutMs: 10_000, breaker: false });
+    picker.setPeers([address]);
+    const peer = picker.pickPeer("k")!;
+    const opened = sessions.length;
+    const { release, reached } = slow("leaving-1");
+    const call = peer.get({ group: "g", key: "leaving-1" });
+    await reached;
+    const session = sessions[opened]!;
+    picker.setPeers([]); // the node deregistered while our call was in flight
+    assert.equal(picker.pickPeer("k"), undefined);
+    // No new calls on the removed peer...
+    assert.equal(await codeOf(peer.get({ group: "g", key: "k" })), "UNAVAILABLE");
+    // ...but the one in flight is answered.
+    release();
+    assert.equal(new TextDecoder().decode((await call).value), "v-leaving-1");
+    // Then the connection is closed, with no call left to hold it.
+    await sessionClosed(session);
+    assert.equal(sessions.length, opened + 1, "no connection opened for the refused call");
+    await picker.close();
+  });
+
+  test("close() waits for calls in flight, then closes the connection and resolves", async () => {
+    const peer = createPeerClient(address, { timeoutMs: 10_000 });
+    const opened = sessions.length;
+    const a = slow("leaving-2");
+    const b = slow("leaving-3");
+    const first = peer.get({ group: "g", key: "leaving-2" });
+    const second = peer.get({ group: "g", key: "leaving-3" });
+    await a.reached;
+    await b.reached;
+    const session = sessions[opened]!;
+    let closed = false;
+    const closing = peer.close().then(() => {
+      closed = true;
+    });
+    a.release();
+    assert.equal(new TextDecoder().decode((await first).value), "v-leaving-2");
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(closed, false, "one call is still in flight");
+    assert.equal(session.destroyed || session.closed, false);
+    b.release();
+    assert.equal(new TextDecoder().decode((await second).value), "v-leaving-3");
+    await closing;
+    await sessionClosed(session);
+    // Closing again is the same, finished close.
+    await peer.close({ graceMs: 0 });
+  });
+
+  test("during close a call still fails on its own deadline or signal, and the close ends then", async () => {
+    const peer = createPeerClient(address, { timeoutMs: 10_000 });
+    const opened = sessions.length;
+    const a = slow("leaving-4");
+    const b = slow("leaving-5");
+    const controller = new AbortController();
+    const timedOut = codeOf(peer.get({ group: "g", key: "leaving-4" }, { timeoutMs: 200 }));
+    const aborted = codeOf(
+      peer.get({ group: "g", key: "leaving-5" }, { signal: controller.signal }),
+    );
+    await a.reached;
+    await b.reached;
+    const closing = peer.close();
+    controller.abort();
+    assert.equal(await aborted, "CANCELED");
+    assert.equal(await timedOut, "DEADLINE_EXCEEDED");
+    await closing;
+    await sessionClosed(sessions[opened]!);
+    a.release();
+    b.release();
+  });
+
+  test("close({ graceMs }) bounds the wait: calls still open then fail UNAVAILABLE", async () => {
+    const peer = createPeerClient(address, { timeoutMs: 10_000 });
+    const opened = sessions.length;
+    const a = slow("leaving-6");
+    const call = codeOf(peer.get({ group: "g", key: "leaving-6" }));
+    await a.reached;
+    const started = performance.now();
+    const closing = peer.close(); // no bound...
+    await peer.close({ graceMs: 100 }); // ...until this one
+    const elapsed = performance.now() - started;
+    assert.ok(elapsed >= 90 && elapsed < 5_000, `closed after the grace (${elapsed} ms)`);
+    await closing;
+    assert.equal(await call, "UNAVAILABLE");
+    await sessionClosed(sessions[opened]!);
+    a.release();
+  });
+
+  test("close rejects a bad graceMs and stays open", async () => {
+    const peer = createPeerClient(address);
+    for (const graceMs of [-1, Number.NaN, 2 ** 31]) {
+      await assert.rejects(peer.close({ graceMs }), {
+        name: "RangeError",
+        message: /^graceMs must be/,
+      });
+    }
+    await assert.rejects(peer.close({ graceMs: "5" as unknown as number }), { name: "TypeError" });
+    assert.equal(new TextDecoder().decode((await peer.get({ group: "g", key: "k" })).value), "v-k");
+    await peer.close();
   });
 });

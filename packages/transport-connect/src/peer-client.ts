@@ -11,7 +11,7 @@ import { CacheService } from "@geecache/proto";
 import { Health, HealthCheckResponse_ServingStatus as ServingStatus } from "@geecache/proto/health";
 import { fromConnectError } from "./error-codes.ts";
 import { grpcUnary, MAX_GRPC_TIMEOUT_MS } from "./grpc-unary.ts";
-import { checkRange } from "./options.ts";
+import { checkRange, TIMER_MS } from "./options.ts";
 
 const getMethod = CacheService.method.get;
 const getPath = `/${CacheService.typeName}/${getMethod.name}`;
@@ -77,8 +77,15 @@ export interface PeerClient extends PeerGetter {
    * rejects with UNAVAILABLE otherwise (down, or draining before shutdown).
    */
   probe(options?: Omit<PeerCallOptions, "forwarded">): Promise<void>;
-  /** close ends the pooled connection and fails calls still open; later calls fail UNAVAILABLE. */
-  close(): Promise<void>;
+  /**
+   * close stops the client: later calls fail UNAVAILABLE at once. Calls already in flight go on
+   * and finish, or fail on their own deadline or signal; once they have all settled the pooled
+   * connection is closed, and the promise resolves. graceMs (>= 0, <= 2^31-1, else a RangeError
+   * rejection) bounds that wait: calls still open then fail UNAVAILABLE and the connection
+   * closes; 0 closes it at once. Calling close again returns the same promise, and a graceMs
+   * can only bring the end forward.
+   */
+  close(options?: { graceMs?: number }): Promise<void>;
 }
 
 /**
@@ -108,9 +115,31 @@ export function createPeerClient(address: string, options: PeerClientOptions = {
   const client = createClient(CacheService, transport);
   const health = createClient(Health, transport);
   let closed = false;
+  // Calls begun and not yet settled: close waits for them before it ends the connection.
+  let inFlight = 0;
+  // Set by the first close: resolves it once the connection is ended.
+  let closing: Promise<void> | undefined;
+  let ended: (() => void) | undefined;
+  let grace: ReturnType<typeof setTimeout> | undefined;
+  let graceEndsAt = Number.POSITIVE_INFINITY;
 
   const checkOpen = () => {
     if (closed) throw new GeeCacheError("UNAVAILABLE", `peer ${address}: client closed`);
+  };
+
+  // The session manager has no graceful close of its own: abort() destroys the connection
+  // and every stream on it. So it is only called once nothing is in flight (or the grace is
+  // over); its idle and ping timers stop with it.
+  const end = () => {
+    if (ended === undefined) return;
+    clearTimeout(grace);
+    sessionManager.abort();
+    ended();
+    ended = undefined;
+  };
+  const settled = () => {
+    inFlight--;
+    if (closed && inFlight === 0) end();
   };
 
   // A bad per-call deadline is the caller's mistake, not the peer's: it is reported as such
@@ -138,6 +167,7 @@ export function createPeerClient(address: string, options: PeerClientOptions = {
     async get(request, callOptions = {}) {
       checkOpen();
       const callMs = callTimeout(callOptions.timeoutMs);
+      inFlight++;
       try {
         const response = await grpcUnary(
           sessionManager,
@@ -153,22 +183,28 @@ export function createPeerClient(address: string, options: PeerClientOptions = {
         return result;
       } catch (reason) {
         throw callError(reason, callOptions.signal);
+      } finally {
+        settled();
       }
     },
     async stats(callOptions = {}) {
       checkOpen();
       const callMs = callTimeout(callOptions.timeoutMs);
+      inFlight++;
       try {
         const response = await client.stats({}, { signal: callOptions.signal, timeoutMs: callMs });
         return { nodeId: response.nodeId, groups: response.groups };
       } catch (reason) {
         throw callError(reason, callOptions.signal);
+      } finally {
+        settled();
       }
     },
     async probe(callOptions = {}) {
       checkOpen();
       const callMs = callTimeout(callOptions.timeoutMs);
       let status: ServingStatus;
+      inFlight++;
       try {
         const response = await health.check(
           { service: CacheService.typeName },
@@ -177,17 +213,42 @@ export function createPeerClient(address: string, options: PeerClientOptions = {
         status = response.status;
       } catch (reason) {
         throw callError(reason, callOptions.signal);
+      } finally {
+        settled();
       }
       if (status !== ServingStatus.SERVING) {
         throw new GeeCacheError("UNAVAILABLE", `peer ${address}: ${ServingStatus[status]}`);
       }
     },
-    async close() {
+    close({ graceMs }: { graceMs?: number } = {}) {
+      if (graceMs !== undefined) {
+        try {
+          checkRange("graceMs", graceMs, GRACE_MS);
+        } catch (reason) {
+          return Promise.reject(reason);
+        }
+      }
       closed = true;
-      sessionManager.abort();
+      closing ??= new Promise<void>((resolve) => {
+        ended = resolve;
+      });
+      if (inFlight === 0 || graceMs === 0) end();
+      else if (graceMs !== undefined && performance.now() + graceMs < graceEndsAt) {
+        graceEndsAt = performance.now() + graceMs;
+        // A later close with a shorter grace replaces this timer; end() clears the last one.
+        clearTimeout(grace);
+        // Unref'd: the calls in flight keep the process up (their deadlines are ref'd timers);
+        // the grace alone must not.
+        grace = setTimeout(end, graceMs);
+        grace.unref();
+      }
+      return closing;
     },
   };
 }
+
+// Zero closes at once, failing what is in flight.
+const GRACE_MS = { ...TIMER_MS, minClosed: true };
 
 // Deadlines past what a peer can be sent (about 28 hours) are cut to it, so that the peer
 // gives up when the caller does rather than rejecting the call.
