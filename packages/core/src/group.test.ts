@@ -265,6 +265,42 @@ describe("Group.get failures", () => {
     assert.deepEqual(warnings, [{ group: "g", key: "k", err: boom }]);
   });
 
+  it("logs a load that runs out of loadTimeoutMs as a warning, once per load, and no caller's abort", async () => {
+    const warnings: object[] = [];
+    const quiet = () => {};
+    const registry = createRegistry({
+      logger: { debug: quiet, info: quiet, warn: (obj) => warnings.push(obj), error: quiet },
+    });
+    const started: string[] = [];
+    const group = registry.newGroup({
+      name: "g",
+      maxBytes: 1000,
+      loadTimeoutMs: 5,
+      // "deaf" ignores its signal; the others reject when it aborts, as a good getter does.
+      getter: (key, ctx) =>
+        new Promise<string>((_resolve, reject) => {
+          started.push(key);
+          if (key !== "deaf") ctx.signal.addEventListener("abort", () => reject(ctx.signal.reason));
+        }),
+    });
+    // Two waiters share one load: one warning.
+    const waiters = [group.get("deaf"), group.get("deaf")];
+    for (const w of waiters) await assert.rejects(w, isCode("DEADLINE_EXCEEDED"));
+    await assert.rejects(group.get("polite"), isCode("DEADLINE_EXCEEDED"));
+    assert.deepEqual(warnings, [
+      { group: "g", key: "deaf", timeoutMs: 5 },
+      { group: "g", key: "polite", timeoutMs: 5 },
+    ]);
+    // The caller's own deadline is not the load's: not logged.
+    const caller = new AbortController();
+    const got = group.get("mine", { signal: caller.signal });
+    await tick();
+    caller.abort(new GeeCacheError("DEADLINE_EXCEEDED", "the caller's deadline"));
+    await assert.rejects(got, isCode("DEADLINE_EXCEEDED"));
+    assert.deepEqual(started, ["deaf", "polite", "mine"]);
+    assert.equal(warnings.length, 2);
+  });
+
   it("rejects, never throws: a picker that throws, a bad signal", async () => {
     const registry = createRegistry({
       peers: {

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { GeeCacheError } from "./errors.ts";
 import { createRingPeerPicker } from "./ring-peer-picker.ts";
-import { type FakePeer, fakePeer } from "./test-util.ts";
+import { deferred, type FakePeer, fakePeer, tick } from "./test-util.ts";
 
 // The injected hash makes owners exact: the virtual node "<addr>#0" hashes to the number that
 // ends the address ("n:10" -> 10), and a key "k<number>" hashes to that number, so a key is
@@ -95,6 +95,36 @@ describe("RingPeerPicker", () => {
       [1, 1, 1],
     );
     assert.equal(picker.pickPeer("k15"), undefined);
+  });
+
+  it("closes a peer that left in the background, and close() waits for it", async () => {
+    // The left peer's close takes as long as its calls in flight; the test says when it ends.
+    const draining = deferred<void>();
+    const closed: string[] = [];
+    const picker = createRingPeerPicker({
+      replicas: 1,
+      hash,
+      createPeer: (address) => ({
+        ...fakePeer(address),
+        close: async () => {
+          if (address === "n:10") await draining.promise;
+          closed.push(address);
+        },
+      }),
+    });
+    picker.setPeers(["n:10", "n:20"]);
+    picker.setPeers(["n:20"]); // does not wait for n:10 to close
+    assert.equal(picker.pickPeer("k5")?.id, "n:20");
+    let done = false;
+    const closing = picker.close().then(() => {
+      done = true;
+    });
+    await tick();
+    assert.deepEqual(closed, ["n:20"]);
+    assert.equal(done, false, "close() waits for the peer that left");
+    draining.resolve();
+    await closing;
+    assert.deepEqual(closed, ["n:20", "n:10"]);
   });
 
   it("leaves the membership unchanged on a bad list", () => {
@@ -297,6 +327,20 @@ describe("RingPeerPicker", () => {
       const one = breakerSetup({ failures: 1, cooldownMs: 50 });
       assert.equal(await one.call(), "failed");
       assert.equal(await one.call(), "skipped");
+    });
+
+    it("does not count a call that fails after its peer left the ring", async () => {
+      const b = breakerSetup({ failures: 1 });
+      const failLater = deferred<{ value: Uint8Array }>();
+      b.answerWith(() => failLater.promise);
+      const inFlight = b.call("k5"); // to n:10
+      b.picker.setPeers(["n:20", "n:30"]); // n:10 leaves; its call is let finish
+      failLater.reject(new GeeCacheError("DEADLINE_EXCEEDED", "late"));
+      assert.equal(await inFlight, "failed");
+      b.picker.setPeers(["n:10", "n:20", "n:30"]); // and comes back
+      assert.deepEqual(b.picker.downPeers(), []);
+      assert.equal(b.picker.pickPeer("k5")?.id, "n:10");
+      assert.deepEqual(b.warnings, []);
     });
 
     it("hands out the transport's getter with everything it offers besides get", async () => {

@@ -2,7 +2,12 @@ import type { HashFunction } from "@geecache/consistenthash";
 import { createHashRing } from "@geecache/consistenthash";
 import { GeeCacheError } from "./errors.ts";
 import type { Logger } from "./logger.ts";
-import { createPeerBreaker, outcomeOf, type PeerBreakerOptions } from "./peer-breaker.ts";
+import {
+  type CallOutcome,
+  createPeerBreaker,
+  outcomeOf,
+  type PeerBreakerOptions,
+} from "./peer-breaker.ts";
 import type { Member, PeerGetter, PeerPicker } from "./peers.ts";
 
 /** RingPeerPickerOptions configure createRingPeerPicker. */
@@ -41,7 +46,9 @@ export interface RingPeerPicker extends PeerPicker {
   /**
    * setPeers replaces the members (addresses or Members; include self). It takes effect for the
    * next pickPeer. PeerGetters of addresses that stay are kept; those of addresses that left are
-   * closed.
+   * no longer picked and are closed in the background: a node that leaves gracefully still
+   * answers what it was asked, so their close() is expected to let calls in flight finish (as
+   * transport-connect's PeerClient does) rather than fail them.
    */
   setPeers(members: Iterable<string | Member>): void;
   /**
@@ -56,7 +63,11 @@ export interface RingPeerPicker extends PeerPicker {
   peers(): string[];
   /** downPeers lists the members the breaker has taken out of use, sorted. */
   downPeers(): string[];
-  /** close closes every PeerGetter and empties the ring. */
+  /**
+   * close empties the ring and closes every PeerGetter, those that left in setPeers and are still
+   * closing included; it resolves when all are closed (a PeerClient's close waits for its calls
+   * in flight, each bounded by its deadline).
+   */
   close(): Promise<void>;
 }
 
@@ -78,28 +89,38 @@ export function createRingPeerPicker(options: RingPeerPickerOptions): RingPeerPi
   const createPeer = (address: string): PeerGetter => {
     const peer = options.createPeer(address);
     if (breaker === undefined) return peer;
+    // A call that ends after its peer left the ring (it was let finish) says nothing about a
+    // member: recorded, it would mark the address down for when it rejoins.
+    const record = (outcome: CallOutcome) => {
+      if (getters.get(address) === proxy) breaker.record(address, outcome);
+    };
     const get: PeerGetter["get"] = (request, callOptions) =>
       peer.get(request, callOptions).then(
         (res) => {
-          breaker.record(address, "ok");
+          record("ok");
           return res;
         },
         (err: unknown) => {
-          breaker.record(address, outcomeOf(err, callOptions?.signal));
+          record(outcomeOf(err, callOptions?.signal));
           throw err;
         },
       );
-    return new Proxy(peer, {
+    const proxy = new Proxy(peer, {
       get(target, prop) {
         if (prop === "get") return get;
         const value: unknown = Reflect.get(target, prop, target);
         return typeof value === "function" ? value.bind(target) : value;
       },
     });
+    return proxy;
   };
   let ring = createHashRing({ replicas: options.replicas, hash: options.hash });
   let getters = new Map<string, PeerGetter>();
+  // Closes of getters that left in setPeers and have not finished: close() waits for them too,
+  // so no connection outlives the picker.
+  const leaving = new Set<Promise<void>>();
 
+  // Closing is best effort: a getter that fails to close is gone from the ring all the same.
   function closeAll(list: Iterable<PeerGetter>): Promise<void> {
     const closing: Promise<void>[] = [];
     for (const g of list) {
@@ -181,16 +202,21 @@ export function createRingPeerPicker(options: RingPeerPickerOptions): RingPeerPi
       const removed = gone.map(([, g]) => g);
       ring = next;
       getters = nextGetters;
-      // Closing is best effort and in the background: in-flight calls on a removed peer finish
-      // or fail on their own deadline.
-      void closeAll(removed);
+      // In the background: setPeers must not wait for the calls in flight on a removed peer,
+      // which finish (or fail on their own deadline) before its close() resolves.
+      if (removed.length > 0) {
+        const closing = closeAll(removed).then(() => {
+          leaving.delete(closing);
+        });
+        leaving.add(closing);
+      }
     },
     close() {
       breaker?.close();
       const all = [...getters.values()];
       getters = new Map();
       ring = createHashRing({ replicas: options.replicas, hash: options.hash });
-      return closeAll(all);
+      return Promise.all([closeAll(all), ...leaving]).then(() => {});
     },
   };
 }
