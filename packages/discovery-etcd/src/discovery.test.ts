@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { type EtcdServer, spawnProcess, startEtcd } from "@geecache/testkit";
-import { Etcd3, type Lease } from "etcd3";
+import { Etcd3, EtcdLeaseInvalidError, type Lease } from "etcd3";
 import { createEtcdDiscovery, type EtcdDiscovery } from "./discovery.ts";
 import { DiscoveryError } from "./errors.ts";
 import type { Logger } from "./logger.ts";
@@ -324,7 +324,14 @@ test("a lease reported lost twice is re-registered once", async () => {
     leases.push(lease);
     return lease;
   };
-  const d = createEtcdDiscovery({ client, cluster: "lost-twice", callTimeoutMs: 2_000 });
+  const warned: string[] = [];
+  const logger: Logger = {
+    debug() {},
+    info() {},
+    warn: (_obj, msg) => void warned.push(msg ?? ""),
+    error() {},
+  };
+  const d = createEtcdDiscovery({ client, cluster: "lost-twice", callTimeoutMs: 2_000, logger });
   discoveries.push(d);
   const seen: RegistrationEvent[] = [];
   let reregistered!: () => void;
@@ -345,13 +352,22 @@ test("a lease reported lost twice is re-registered once", async () => {
   const lease = leases.at(-1)!;
   assert.equal(leases.length, 1);
   await lease.revoke();
-  const err = new Error("lease expired");
+  // What etcd3 emits when it could not renew the lease for 2 × TTL.
+  const err = new EtcdLeaseInvalidError("We lost connection to etcd and our lease has expired.");
   lease.emit("lost", err);
   lease.emit("lost", err);
   assert.deepEqual(
     seen.map((e) => e.type),
     ["lost"],
   );
+  assert.deepEqual(warned, ["etcd registration: lease lost; re-registering"]);
+  const lost = seen[0] as Extract<RegistrationEvent, { type: "lost" }>;
+  assert.ok(lost.error instanceof DiscoveryError && lost.error.code === "LEASE_LOST");
+  assert.equal(
+    lost.error.message,
+    `lease ${first} lost: etcd could not be reached for over 10 s (2 × TTL), so the lease has expired`,
+  );
+  assert.equal(lost.error.cause, err);
   await back;
   // Both retries of a doubled loop start on the same tick, so by now each would have granted.
   assert.equal(leases.length, 2, "one re-registration, one new lease");

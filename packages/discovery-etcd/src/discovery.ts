@@ -215,7 +215,7 @@ export function createEtcdDiscovery(options: EtcdDiscoveryOptions): EtcdDiscover
           .options({ deadline: Date.now() + callTimeoutMs })
           .exec();
       } catch (err) {
-        throw unavailable(`reading ${prefix}`, err);
+        throw unavailable(`reading ${prefix}`, err, callTimeoutMs);
       }
       const records: NodeRecord[] = [];
       for (const kv of res.kvs) {

@@ -100,7 +100,7 @@ export async function startWatch(
         .options({ deadline: Date.now() + ctx.callTimeoutMs })
         .exec();
     } catch (err) {
-      throw unavailable(`reading ${prefix}`, err);
+      throw unavailable(`reading ${prefix}`, err, ctx.callTimeoutMs);
     }
     if (closed) return;
     const fresh = new Map<string, NodeRecord>();

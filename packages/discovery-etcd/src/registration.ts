@@ -1,4 +1,4 @@
-import type { Etcd3, IKeyValue, Lease } from "etcd3";
+import { type Etcd3, EtcdLeaseInvalidError, type IKeyValue, type Lease } from "etcd3";
 import { createBackoff } from "./backoff.ts";
 import { DiscoveryError, unavailable } from "./errors.ts";
 import type { Logger } from "./logger.ts";
@@ -6,7 +6,10 @@ import { encodeRecord, type NodeRecord, parseRecord } from "./record.ts";
 
 /** RegistrationEvent reports what happens to a registration after register() resolved. */
 export type RegistrationEvent =
-  /** The lease expired or was revoked behind our back; the record is gone until re-registered. */
+  /**
+   * The lease expired or was revoked behind our back; the record is gone until re-registered.
+   * error is a DiscoveryError LEASE_LOST whose cause is etcd3's.
+   */
   | { type: "lost"; leaseId: string; error: Error }
   /** The record is back, under a new lease. */
   | { type: "reregistered"; leaseId: string; attempts: number }
@@ -42,6 +45,20 @@ export interface Registration {
    * with the lease TTL. Safe to call more than once.
    */
   close(): Promise<void>;
+}
+
+/**
+ * leaseLost words a lost lease for the logs and the lost event. etcd3 reports a lease it could
+ * not renew for 2 × TTL as "Lease We lost connection to etcd and our lease has expired. is expired
+ * or revoked" (a sentence passed where it expects a lease id); the cause keeps it.
+ */
+function leaseLost(id: string, ttlSec: number, cause: Error): DiscoveryError {
+  const reason = cause.message.includes("lost connection to etcd")
+    ? `etcd could not be reached for over ${2 * ttlSec} s (2 × TTL), so the lease has expired`
+    : cause instanceof EtcdLeaseInvalidError
+      ? "etcd reports it expired or revoked"
+      : cause.message;
+  return new DiscoveryError("LEASE_LOST", `lease ${id} lost: ${reason}`, { cause });
 }
 
 /** RegistrationContext is what the discovery hands a registration. */
@@ -98,7 +115,7 @@ export async function startRegistration(
       id = await next.grant();
     } catch (err) {
       next.release();
-      throw unavailable(`granting a ${ttlSec}s lease`, err);
+      throw unavailable(`granting a ${ttlSec}s lease`, err, ctx.callTimeoutMs);
     }
     try {
       await put(id);
@@ -126,13 +143,13 @@ export async function startRegistration(
         .options(deadline())
         .commit();
     } catch (err) {
-      throw unavailable(`registering ${key}`, err);
+      throw unavailable(`registering ${key}`, err, ctx.callTimeoutMs);
     }
     if (txn.succeeded) return;
     const holder: IKeyValue | undefined = txn.responses[0]?.response_range?.kvs[0];
     if (holder === undefined) {
       // Deleted between the compare and the read; the next attempt will find it free.
-      throw unavailable(`registering ${key}`, new Error("key vanished during the claim"));
+      throw new DiscoveryError("UNAVAILABLE", `registering ${key}: key vanished during the claim`);
     }
     if (holder.lease !== "0" && ownLeases.includes(holder.lease)) {
       let moved: { succeeded: boolean };
@@ -143,9 +160,11 @@ export async function startRegistration(
           .options(deadline())
           .commit();
       } catch (err) {
-        throw unavailable(`re-registering ${key}`, err);
+        throw unavailable(`re-registering ${key}`, err, ctx.callTimeoutMs);
       }
-      if (!moved.succeeded) throw unavailable(`re-registering ${key}`, new Error("key changed"));
+      if (!moved.succeeded) {
+        throw new DiscoveryError("UNAVAILABLE", `re-registering ${key}: the key changed meanwhile`);
+      }
       logger.info(
         { key, oldLease: holder.lease, lease: id },
         "etcd registration: took over own record",
@@ -173,8 +192,12 @@ export async function startRegistration(
   const onLost = (which: Lease, id: string, err: Error) => {
     if (closed || which !== lease || !registered) return;
     registered = false;
-    logger.warn({ key, lease: id, err }, "etcd registration: lease lost; re-registering");
-    emit({ type: "lost", leaseId: id, error: err });
+    const error = leaseLost(id, ttlSec, err);
+    logger.warn(
+      { key, lease: id, reason: error.message },
+      "etcd registration: lease lost; re-registering",
+    );
+    emit({ type: "lost", leaseId: id, error });
     retry(0, 0);
   };
 
@@ -188,9 +211,21 @@ export async function startRegistration(
       } catch (err) {
         const error = err instanceof Error ? err : new Error(String(err));
         if (closed) return;
-        logger.warn({ key, err: error, attempts: attempts + 1 }, "etcd registration: retrying");
-        emit({ type: "error", error, attempts: attempts + 1 });
-        retry(attempts + 1, backoff.next());
+        const delayMs = backoff.next();
+        // An outage fails an attempt every retryMaxMs: a short warn line (no stack; pino would
+        // also repeat the cause's message, which ours already contains) at attempts 1, 2, 4,
+        // 8, ...; every attempt, with its stack, at debug.
+        const n = attempts + 1;
+        const fields = { key, attempts: n, retryInMs: delayMs, reason: error.message };
+        if ((n & (n - 1)) === 0) {
+          logger.warn(fields, "etcd registration: re-registration failed; retrying");
+        }
+        logger.debug(
+          { ...fields, err: error },
+          "etcd registration: re-registration attempt failed",
+        );
+        emit({ type: "error", error, attempts: n });
+        retry(n, delayMs);
         return;
       }
       if (closed) {
