@@ -35,8 +35,10 @@ export interface EtcdMembershipOptions {
 
 /**
  * etcdMembership registers the node under a lease and watches the cluster (the `--etcd` flag).
- * The discovery's logger reports lease losses and re-registrations. A restarted node may find its crashed predecessor's record still under the old lease: it waits
- * that lease out (one TTL) rather than failing, but a live node with the same id is an error.
+ * The discovery's logger reports lease losses and re-registrations. A restarted node may find
+ * its crashed predecessor's record still under the old lease: it waits that lease out (one TTL)
+ * rather than failing, but a live node with the same id is an error. onChange hears only of
+ * changes to what the ring is made of (the members' addresses and weights).
  */
 export function etcdMembership(options: EtcdMembershipOptions): Membership {
   const { discovery, record, leaseTtlSec } = options;
@@ -46,7 +48,16 @@ export function etcdMembership(options: EtcdMembershipOptions): Membership {
         ttlSec: leaseTtlSec,
         waitForIdMs: leaseTtlSec * 1_000 + 1_000,
       });
-      await discovery.watch((members) => onChange(members));
+      // The watch hands over a new list whenever a record changes, also when only its version
+      // or startedAtMs did (a node restarted under the same address): the ring is the same, so
+      // that is not a membership change.
+      let last = "";
+      await discovery.watch((members) => {
+        const ring = JSON.stringify(members.map((m) => `${m.address}*${m.weight ?? 1}`).sort());
+        if (ring === last) return;
+        last = ring;
+        onChange(members);
+      });
     },
     close: () => discovery.close(),
   };
