@@ -60,3 +60,33 @@ test("/stats names the policy", async () => {
     await app.close();
   }
 });
+
+test("loadTimeoutMs reaches the groups: a load is cut off at it, not at core's 10 s", async () => {
+  const picker = createRingPeerPicker({
+    self: "127.0.0.1:1",
+    createPeer: (address): PeerGetter => ({
+      id: address,
+      get: () => Promise.reject(new Error("single-node test has no peers")),
+      close: async () => {},
+    }),
+  });
+  const app = buildNodeApp({
+    self: "127.0.0.1:1",
+    groups: ["g"],
+    cacheBytes: 1024,
+    // Answers only when its signal aborts, as the HTTP origin does at its deadline.
+    getter: (_key, { signal }) =>
+      new Promise((_resolve, reject) =>
+        signal.addEventListener("abort", () => reject(signal.reason)),
+      ),
+    picker,
+    loadTimeoutMs: 50,
+  });
+  const started = performance.now();
+  await assert.rejects(app.registry.mustGet("g").get("slow"), {
+    code: "DEADLINE_EXCEEDED",
+    message: /took over 50 ms/,
+  });
+  assert.ok(performance.now() - started < 5_000);
+  await app.close();
+});

@@ -27,6 +27,11 @@ export interface NodeAppOptions {
   /** Every group's eviction policy; "lru" by default. */
   policy?: PolicyName;
   hotCacheFraction?: number;
+  /**
+   * Deadline of one getter call; core's default (10 s) when absent. Make it longer than the
+   * source's own deadline, or a slow source is cut off here first.
+   */
+  loadTimeoutMs?: number;
   peerTimeoutMs?: number;
   logger?: Logger;
   /** Extra figures of the data source for /stats (e.g. the demo source's lookups per key). */
@@ -85,6 +90,7 @@ export function buildNodeApp(options: NodeAppOptions): NodeApp {
       ...(options.hotCacheFraction === undefined
         ? {}
         : { hotCacheFraction: options.hotCacheFraction }),
+      ...(options.loadTimeoutMs === undefined ? {} : { loadTimeoutMs: options.loadTimeoutMs }),
       ...(options.peerTimeoutMs === undefined ? {} : { peerTimeoutMs: options.peerTimeoutMs }),
     });
   }
