@@ -75,12 +75,71 @@ test("bad input is refused with a clear message", () => {
     [["--etcd", "127.0.0.1:2379", "--lease-ttl", "1500ms"], /whole seconds/],
     [["--etcd", "127.0.0.1:2379", "--weight", "0"], /--weight/],
     [["--etcd", "127.0.0.1:2379", "--id", "a/b"], /--id/],
+    // Each of these used to pass start-up and then break (a crash in pino, a RangeError or
+    // TypeError from a library, every load or every peer call failing, an instant exit).
+    [["--log-level", "verbose"], /unknown --log-level "verbose": use fatal, error, warn, info/],
+    [["--peer-timeout", "0"], /--peer-timeout must be positive/],
+    [["--peer-timeout", "2m"], /--peer-timeout must be at most 60s \(the longest deadline/],
+    [["--peer-timeout", "soon"], /--peer-timeout: invalid duration/],
+    [
+      ["--source", "http", "--origin-url", "http://127.0.0.1:18080/fixed"],
+      /--origin-url: .* no \{key\}/,
+    ],
+    [["--source", "http", "--origin-url", "nope/{key}"], /--origin-url: .* is not a URL/],
+    [["--source", "http", "--origin-url", "ftp://o/{key}"], /--origin-url: .* http or https/],
+    [
+      ["--source", "http", "--origin-url", "http://o/{key}", "--origin-timeout", "0"],
+      /--origin-timeout must be positive/,
+    ],
+    [
+      ["--source", "http", "--origin-url", "http://o/{key}", "--origin-max-bytes", "0"],
+      /--origin-max-bytes must be positive/,
+    ],
+    [["--shutdown-grace", "600h"], /--shutdown-grace must be at most/],
+    [["--demo-delay", "600h"], /--demo-delay must be at most/],
+    [["--cache-bytes", "0"], /--cache-bytes must be positive/],
+    // --id, --weight and --lease-ttl mean nothing without etcd.
+    [["--weight", "2"], /--weight applies only with --etcd/],
+    [["--id", "a", "--lease-ttl", "5s"], /--id, --lease-ttl apply only with --etcd/],
   ];
-  for (const [argv, message] of bad)
+  for (const [argv, message] of bad) {
     assert.throws(() => parseNodeConfig(argv, {}), message, argv.join(" "));
+    // main.ts reports these two as usage errors (exit 2); anything else would be a crash.
+    assert.throws(
+      () => parseNodeConfig(argv, {}),
+      (err) => err instanceof TypeError || err instanceof RangeError,
+    );
+  }
+  assert.throws(() => parseNodeConfig([], { GEECACHE_WEIGHT: "2" }), /--weight applies only/);
+});
+
+test("limits: --peer-timeout up to 60s, the longest deadline a node's server accepts", () => {
+  assert.equal(parseNodeConfig(["--peer-timeout", "60s"], {})!.peerTimeoutMs, 60_000);
+  assert.equal(parseNodeConfig(["--log-level", "silent"], {})!.logLevel, "silent");
+  assert.equal(parseNodeConfig(["--shutdown-grace", "0"], {})!.shutdownGraceMs, 0);
+});
+
+test("a load may take 10 s (core's default), or the source's own deadline plus a second", () => {
+  const http = (timeout: string) =>
+    parseNodeConfig(
+      ["--source", "http", "--origin-url", "http://o/{key}", "--origin-timeout", timeout],
+      {},
+    )!;
+  assert.equal(http("30s").loadTimeoutMs, 31_000);
+  assert.equal(http("500ms").loadTimeoutMs, 10_000);
+  assert.equal(http("9500ms").loadTimeoutMs, 10_500);
+  assert.equal(parseNodeConfig([], {})!.loadTimeoutMs, 10_000);
+  assert.equal(parseNodeConfig(["--demo-delay", "15s"], {})!.loadTimeoutMs, 16_000);
+  // Still a valid timer at the very top.
+  assert.equal(http(`${2 ** 31 - 1}`).loadTimeoutMs, 2 ** 31 - 1);
 });
 
 test("--help returns undefined and the usage lists flags with their env vars", () => {
   assert.equal(parseNodeConfig(["--help"], {}), undefined);
   assert.match(nodeUsage, /--peers <a,b,...>\s+static peer list.*env GEECACHE_PEERS/);
+  assert.match(
+    nodeUsage,
+    /--etcd-timeout <duration> +deadline of one etcd call \(env GEECACHE_ETCD_TIMEOUT, default 3s\)$/m,
+  );
+  assert.match(nodeUsage, /--lease-ttl .*at least 2s/);
 });

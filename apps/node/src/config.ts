@@ -1,17 +1,30 @@
 import {
   type EtcdConfig,
   etcdOptionSpecs,
+  type LogLevel,
+  MAX_PEER_DEADLINE_MS,
+  MAX_TIMER_MS,
   type OptionSpec,
   parseAddress,
   parseAddressList,
-  parseBytes,
-  parseDuration,
+  parseBytesFlag,
+  parseDurationFlag,
   parseEtcdConfig,
+  parseLogLevel,
   parsePort,
   readOptions,
   usage,
 } from "@geecache/cli";
+import { DEFAULT_LOAD_TIMEOUT_MS } from "@geecache/core";
 import { isPolicyName, type PolicyName, policyNames } from "@geecache/policies";
+import { checkOriginUrlTemplate } from "./http-source.ts";
+
+/**
+ * LOAD_TIMEOUT_MARGIN_MS is how much longer than the source's own deadline (--origin-timeout, or
+ * --demo-delay) a group lets one load run at least, so a slow origin fails with its own timeout
+ * error rather than being cut off by core's 10 s default.
+ */
+export const LOAD_TIMEOUT_MARGIN_MS = 1_000;
 
 /** nodeOptionSpecs are the node's flags, their environment variables and defaults. */
 export const nodeOptionSpecs = {
@@ -53,7 +66,7 @@ export const nodeOptionSpecs = {
     env: "GEECACHE_LEASE_TTL",
     default: "10s",
     arg: "<duration>",
-    help: "with --etcd: lease TTL, how long a crashed node stays a member (whole seconds)",
+    help: "with --etcd: lease TTL, how long a crashed node stays a member (whole seconds, at least 2s)",
   },
   groups: { env: "GEECACHE_GROUPS", default: "scores", arg: "<a,b,...>", help: "groups to serve" },
   "cache-bytes": {
@@ -89,7 +102,7 @@ export const nodeOptionSpecs = {
     env: "GEECACHE_ORIGIN_TIMEOUT",
     default: "2s",
     arg: "<duration>",
-    help: "http source: deadline of one fetch",
+    help: "http source: deadline of one fetch (over 9s, a load may take 1s more)",
   },
   "origin-max-bytes": {
     env: "GEECACHE_ORIGIN_MAX_BYTES",
@@ -101,7 +114,7 @@ export const nodeOptionSpecs = {
     env: "GEECACHE_PEER_TIMEOUT",
     default: "2s",
     arg: "<duration>",
-    help: "deadline of a call to a peer",
+    help: "deadline of a call to a peer, at most 60s",
   },
   "shutdown-grace": {
     env: "GEECACHE_SHUTDOWN_GRACE",
@@ -109,7 +122,12 @@ export const nodeOptionSpecs = {
     arg: "<duration>",
     help: "on SIGTERM, how long in-flight calls may take",
   },
-  "log-level": { env: "LOG_LEVEL", default: "info", arg: "<level>", help: "pino log level" },
+  "log-level": {
+    env: "LOG_LEVEL",
+    default: "info",
+    arg: "<level>",
+    help: "fatal, error, warn, info, debug, trace or silent",
+  },
 } satisfies Record<string, OptionSpec>;
 
 /** NodeConfig is the node's validated configuration. */
@@ -129,9 +147,14 @@ export interface NodeConfig {
   source:
     | { kind: "demo"; delayMs: number }
     | { kind: "http"; urlTemplate: string; timeoutMs: number; maxBytes: number };
+  /**
+   * Deadline of one load from the source: core's default (10 s), or the source's own deadline
+   * (origin timeout or demo delay) plus LOAD_TIMEOUT_MARGIN_MS when that is longer.
+   */
+  loadTimeoutMs: number;
   peerTimeoutMs: number;
   shutdownGraceMs: number;
-  logLevel: string;
+  logLevel: LogLevel;
 }
 
 /** nodeUsage is the node's --help text. */
@@ -145,7 +168,7 @@ export function parseNodeConfig(
   argv: readonly string[],
   env: Readonly<Record<string, string | undefined>>,
 ): NodeConfig | undefined {
-  const { help, values: v } = readOptions(nodeOptionSpecs, argv, env);
+  const { help, values: v, given } = readOptions(nodeOptionSpecs, argv, env);
   if (help) return undefined;
   const host = v.host!;
   const port = parsePort(v.port!);
@@ -173,20 +196,28 @@ export function parseNodeConfig(
         `--weight must be a number in (0, 100], got ${JSON.stringify(v.weight)}`,
       );
     }
-    const leaseTtlMs = parseDuration(v["lease-ttl"]!);
+    const leaseTtlMs = parseDurationFlag("--lease-ttl", v["lease-ttl"]!);
     if (!(leaseTtlMs >= 2_000 && leaseTtlMs % 1_000 === 0)) {
       throw new RangeError(
         "--lease-ttl must be whole seconds, at least 2s (etcd leases are in seconds)",
       );
     }
     discovery = { etcd, id, weight, leaseTtlSec: leaseTtlMs / 1_000 };
+  } else {
+    // Without etcd they would be silently ignored: say so rather than run a different node.
+    const etcdOnly = (["id", "weight", "lease-ttl"] as const).filter((f) => given.has(f));
+    if (etcdOnly.length > 0) {
+      const flags = etcdOnly.map((f) => `--${f}`).join(", ");
+      throw new TypeError(
+        `${flags} ${etcdOnly.length === 1 ? "applies" : "apply"} only with --etcd`,
+      );
+    }
   }
 
   const groups = [...new Set(v.groups!.split(",").map((g) => g.trim()))].filter((g) => g !== "");
   if (groups.length === 0) throw new TypeError("--groups must name at least one group");
 
-  const cacheBytes = parseBytes(v["cache-bytes"]!);
-  if (cacheBytes <= 0) throw new RangeError("--cache-bytes must be positive");
+  const cacheBytes = parseBytesFlag("--cache-bytes", v["cache-bytes"]!, { min: 1 });
 
   let hotCacheFraction: number | undefined;
   if (v["hot-cache-fraction"] !== undefined) {
@@ -197,16 +228,30 @@ export function parseNodeConfig(
   }
 
   let source: NodeConfig["source"];
-  if (v.source === "demo") source = { kind: "demo", delayMs: parseDuration(v["demo-delay"]!) };
-  else if (v.source === "http") {
-    if (v["origin-url"] === undefined) throw new TypeError("--source http needs --origin-url");
+  let sourceDeadlineMs: number;
+  if (v.source === "demo") {
+    source = { kind: "demo", delayMs: parseDurationFlag("--demo-delay", v["demo-delay"]!) };
+    sourceDeadlineMs = source.delayMs;
+  } else if (v.source === "http") {
+    const urlTemplate = v["origin-url"];
+    if (urlTemplate === undefined) throw new TypeError("--source http needs --origin-url");
+    try {
+      checkOriginUrlTemplate(urlTemplate);
+    } catch (err) {
+      throw new TypeError(`--origin-url: ${(err as Error).message}`);
+    }
     source = {
       kind: "http",
-      urlTemplate: v["origin-url"],
-      timeoutMs: parseDuration(v["origin-timeout"]!),
-      maxBytes: parseBytes(v["origin-max-bytes"]!),
+      urlTemplate,
+      timeoutMs: parseDurationFlag("--origin-timeout", v["origin-timeout"]!, { min: 1 }),
+      maxBytes: parseBytesFlag("--origin-max-bytes", v["origin-max-bytes"]!, { min: 1 }),
     };
+    sourceDeadlineMs = source.timeoutMs;
   } else throw new TypeError(`unknown --source ${JSON.stringify(v.source)}: use demo or http`);
+  const loadTimeoutMs = Math.min(
+    Math.max(DEFAULT_LOAD_TIMEOUT_MS, sourceDeadlineMs + LOAD_TIMEOUT_MARGIN_MS),
+    MAX_TIMER_MS,
+  );
 
   if (!isPolicyName(v.policy)) {
     throw new TypeError(
@@ -226,8 +271,14 @@ export function parseNodeConfig(
     policy,
     ...(hotCacheFraction === undefined ? {} : { hotCacheFraction }),
     source,
-    peerTimeoutMs: parseDuration(v["peer-timeout"]!),
-    shutdownGraceMs: parseDuration(v["shutdown-grace"]!),
-    logLevel: v["log-level"]!,
+    loadTimeoutMs,
+    // A peer's server refuses a longer deadline on every call (transport-connect's maxTimeoutMs).
+    peerTimeoutMs: parseDurationFlag("--peer-timeout", v["peer-timeout"]!, {
+      min: 1,
+      max: MAX_PEER_DEADLINE_MS,
+      maxReason: "the longest deadline a cache node accepts",
+    }),
+    shutdownGraceMs: parseDurationFlag("--shutdown-grace", v["shutdown-grace"]!),
+    logLevel: parseLogLevel(v["log-level"]!),
   };
 }

@@ -38,16 +38,7 @@ export function createHttpOrigin(options: HttpOriginOptions): HttpOrigin {
   const timeoutMs = options.timeoutMs ?? 2_000;
   const maxBytes = options.maxBytes ?? 1 << 20;
   const doFetch = options.fetch ?? globalThis.fetch;
-  if (!urlTemplate.includes("{key}")) {
-    throw new TypeError(`origin URL template ${JSON.stringify(urlTemplate)} has no {key}`);
-  }
-  const probe = new URL(urlTemplate.replaceAll("{group}", "g").replaceAll("{key}", "k"));
-  if (probe.protocol !== "http:" && probe.protocol !== "https:") {
-    throw new TypeError(`origin URL must be http or https, got ${probe.protocol}`);
-  }
-  if (hasDotSegment(urlTemplate)) {
-    throw new TypeError(`origin URL template ${JSON.stringify(urlTemplate)} has a . or .. segment`);
-  }
+  checkOriginUrlTemplate(urlTemplate);
 
   return async (key, { signal, group }) => {
     const url = urlTemplate
@@ -94,6 +85,27 @@ export function createHttpOrigin(options: HttpOriginOptions): HttpOrigin {
       });
     }
   };
+}
+
+/**
+ * checkOriginUrlTemplate throws a TypeError when template is not an origin URL template
+ * createHttpOrigin takes: an http or https URL with `{key}` and no . or .. path segment.
+ */
+export function checkOriginUrlTemplate(template: string): void {
+  if (!template.includes("{key}")) {
+    throw new TypeError(`origin URL template ${JSON.stringify(template)} has no {key}`);
+  }
+  const example = template.replaceAll("{group}", "g").replaceAll("{key}", "k");
+  if (!URL.canParse(example)) {
+    throw new TypeError(`origin URL template ${JSON.stringify(template)} is not a URL`);
+  }
+  const probe = new URL(example);
+  if (probe.protocol !== "http:" && probe.protocol !== "https:") {
+    throw new TypeError(`origin URL must be http or https, got ${probe.protocol}`);
+  }
+  if (hasDotSegment(template)) {
+    throw new TypeError(`origin URL template ${JSON.stringify(template)} has a . or .. segment`);
+  }
 }
 
 async function readCapped(res: Response, maxBytes: number): Promise<Uint8Array> {

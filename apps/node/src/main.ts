@@ -1,5 +1,6 @@
 // The cache node's command line: flags and environment, listen, membership, signals.
 import { readFileSync } from "node:fs";
+import { MAX_TIMER_MS } from "@geecache/cli";
 import type { GetterFunc } from "@geecache/core";
 import { createEtcdDiscovery } from "@geecache/discovery-etcd";
 import { createConnectPeerPicker, startCacheServer } from "@geecache/transport-connect";
@@ -10,12 +11,17 @@ import { createDemoSource } from "./demo-source.ts";
 import { createHttpOrigin } from "./http-source.ts";
 import { etcdMembership, type Membership, staticMembership } from "./membership.ts";
 
+/** usageError reports a bad flag value as the README promises: one line, the usage, status 2. */
+function usageError(err: unknown): never {
+  process.stderr.write(`geecache-node: ${(err as Error).message}\n\n${nodeUsage}\n`);
+  process.exit(2);
+}
+
 let config: ReturnType<typeof parseNodeConfig>;
 try {
   config = parseNodeConfig(process.argv.slice(2), process.env);
 } catch (err) {
-  process.stderr.write(`geecache-node: ${(err as Error).message}\n\n${nodeUsage}\n`);
-  process.exit(2);
+  usageError(err);
 }
 if (config === undefined) {
   process.stdout.write(`${nodeUsage}\n`);
@@ -27,35 +33,44 @@ const logger = pino({ level: cfg.logLevel, base: { node: cfg.advertise } });
 
 let getter: GetterFunc;
 let sourceStats: (() => unknown) | undefined;
-if (cfg.source.kind === "demo") {
-  const demo = createDemoSource({
-    delayMs: cfg.source.delayMs,
-    logger: logger.child({ source: "demo" }),
+let picker: ReturnType<typeof createConnectPeerPicker>;
+let app: ReturnType<typeof buildNodeApp>;
+// The config checks what it can; the libraries have the last word on their options, and what
+// they refuse (TypeError, RangeError) is a bad flag too, not a crash.
+try {
+  if (cfg.source.kind === "demo") {
+    const demo = createDemoSource({
+      delayMs: cfg.source.delayMs,
+      logger: logger.child({ source: "demo" }),
+    });
+    getter = demo.get;
+    sourceStats = () => ({ kind: "demo", loads: demo.loads() });
+  } else {
+    getter = createHttpOrigin(cfg.source);
+    sourceStats = () => ({ kind: "http" });
+  }
+  picker = createConnectPeerPicker({
+    self: cfg.advertise,
+    timeoutMs: cfg.peerTimeoutMs,
+    logger: logger.child({ component: "ring" }),
   });
-  getter = demo.get;
-  sourceStats = () => ({ kind: "demo", loads: demo.loads() });
-} else {
-  getter = createHttpOrigin(cfg.source);
-  sourceStats = () => ({ kind: "http" });
+  app = buildNodeApp({
+    self: cfg.advertise,
+    groups: cfg.groups,
+    cacheBytes: cfg.cacheBytes,
+    getter,
+    picker,
+    policy: cfg.policy,
+    ...(cfg.hotCacheFraction === undefined ? {} : { hotCacheFraction: cfg.hotCacheFraction }),
+    loadTimeoutMs: cfg.loadTimeoutMs,
+    peerTimeoutMs: cfg.peerTimeoutMs,
+    logger: logger.child({ component: "core" }),
+    sourceStats,
+  });
+} catch (err) {
+  if (err instanceof TypeError || err instanceof RangeError) usageError(err);
+  throw err;
 }
-
-const picker = createConnectPeerPicker({
-  self: cfg.advertise,
-  timeoutMs: cfg.peerTimeoutMs,
-  logger: logger.child({ component: "ring" }),
-});
-const app = buildNodeApp({
-  self: cfg.advertise,
-  groups: cfg.groups,
-  cacheBytes: cfg.cacheBytes,
-  getter,
-  picker,
-  policy: cfg.policy,
-  ...(cfg.hotCacheFraction === undefined ? {} : { hotCacheFraction: cfg.hotCacheFraction }),
-  peerTimeoutMs: cfg.peerTimeoutMs,
-  logger: logger.child({ component: "core" }),
-  sourceStats,
-});
 
 let stopping = false;
 let membership: Membership | undefined;
@@ -66,14 +81,23 @@ process.once("SIGTERM", shutdown);
 
 // Listen first, join second: peers route keys to us as soon as they see our record. Until the
 // first member list arrives, this node owns every key, which is correct for a cluster of one.
-server = await startCacheServer({
-  registry: app.registry,
-  host: cfg.host,
-  port: cfg.port,
-  nodeId: cfg.advertise,
-  logger: logger.child({ component: "server" }),
-  http: app.http,
-});
+try {
+  server = await startCacheServer({
+    registry: app.registry,
+    host: cfg.host,
+    port: cfg.port,
+    nodeId: cfg.advertise,
+    logger: logger.child({ component: "server" }),
+    http: app.http,
+  });
+} catch (err) {
+  if (err instanceof TypeError || err instanceof RangeError) usageError(err);
+  // EADDRINUSE, EACCES, EADDRNOTAVAIL: one line that says what could not be done, no stack.
+  const { code, message } = err as NodeJS.ErrnoException;
+  logger.fatal({ code }, `cannot listen on ${cfg.host}:${cfg.port}: ${message}`);
+  await app.close();
+  process.exit(1);
+}
 const d = cfg.discovery;
 const { version } = JSON.parse(
   readFileSync(new URL("../package.json", import.meta.url), "utf8"),
@@ -120,10 +144,13 @@ async function shutdown(signal: NodeJS.Signals): Promise<void> {
   logger.info({ signal, graceMs: cfg.shutdownGraceMs }, "shutting down");
   app.drain();
   // If draining sticks (a peer that never lets go), leave anyway, and say so with the exit code.
-  setTimeout(() => {
-    logger.error("shutdown deadline passed, exiting");
-    process.exit(1);
-  }, cfg.shutdownGraceMs + 2_000).unref();
+  setTimeout(
+    () => {
+      logger.error("shutdown deadline passed, exiting");
+      process.exit(1);
+    },
+    Math.min(cfg.shutdownGraceMs + 2_000, MAX_TIMER_MS),
+  ).unref();
   try {
     // Leave first so peers stop sending us keys, then let in-flight calls finish.
     await membership?.close();
