@@ -1,11 +1,14 @@
 import {
   type EtcdConfig,
   etcdOptionSpecs,
+  type LogLevel,
+  MAX_PEER_DEADLINE_MS,
   type OptionSpec,
   parseAddressList,
-  parseBytes,
-  parseDuration,
+  parseBytesFlag,
+  parseDurationFlag,
   parseEtcdConfig,
+  parseLogLevel,
   parsePort,
   readOptions,
   usage,
@@ -38,7 +41,7 @@ export const gatewayOptionSpecs = {
     env: "GATEWAY_TIMEOUT",
     default: "2s",
     arg: "<duration>",
-    help: "deadline of one API request, retries included",
+    help: "deadline of one API request, retries included, at most 60s",
   },
   "max-key-bytes": {
     env: "GATEWAY_MAX_KEY_BYTES",
@@ -58,7 +61,12 @@ export const gatewayOptionSpecs = {
     arg: "on|off",
     help: "log every request at info level",
   },
-  "log-level": { env: "LOG_LEVEL", default: "info", arg: "<level>", help: "pino log level" },
+  "log-level": {
+    env: "LOG_LEVEL",
+    default: "info",
+    arg: "<level>",
+    help: "fatal, error, warn, info, debug, trace or silent",
+  },
 } satisfies Record<string, OptionSpec>;
 
 /** GatewayConfig is the gateway's validated configuration. */
@@ -74,7 +82,7 @@ export interface GatewayConfig {
   maxKeyBytes: number;
   shutdownGraceMs: number;
   accessLog: boolean;
-  logLevel: string;
+  logLevel: LogLevel;
 }
 
 /** gatewayUsage is the gateway's --help text. */
@@ -98,10 +106,14 @@ export function parseGatewayConfig(
   if (etcd === undefined && peers.length === 0) {
     throw new TypeError("--peers must name at least one cache node");
   }
-  const timeoutMs = parseDuration(v.timeout!);
-  if (timeoutMs <= 0) throw new RangeError("--timeout must be positive");
-  const maxKeyBytes = parseBytes(v["max-key-bytes"]!);
-  if (maxKeyBytes <= 0) throw new RangeError("--max-key-bytes must be positive");
+  // The rest of the deadline goes with each call to a node, whose server refuses one over 60 s
+  // (transport-connect's maxTimeoutMs): a longer --timeout would fail every request.
+  const timeoutMs = parseDurationFlag("--timeout", v.timeout!, {
+    min: 1,
+    max: MAX_PEER_DEADLINE_MS,
+    maxReason: "the longest deadline a cache node accepts",
+  });
+  const maxKeyBytes = parseBytesFlag("--max-key-bytes", v["max-key-bytes"]!, { min: 1 });
   return {
     host: v.host!,
     port: parsePort(v.port!),
@@ -110,9 +122,9 @@ export function parseGatewayConfig(
     defaultGroup: v.group!,
     timeoutMs,
     maxKeyBytes,
-    shutdownGraceMs: parseDuration(v["shutdown-grace"]!),
+    shutdownGraceMs: parseDurationFlag("--shutdown-grace", v["shutdown-grace"]!),
     accessLog: parseOnOff(v["access-log"]!, "--access-log"),
-    logLevel: v["log-level"]!,
+    logLevel: parseLogLevel(v["log-level"]!),
   };
 }
 

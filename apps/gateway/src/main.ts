@@ -1,18 +1,24 @@
 // The gateway's command line: flags and environment, the ring of nodes, listen, signals.
 import { setTimeout as sleep } from "node:timers/promises";
-import { createRingPeerPicker } from "@geecache/core";
+import { MAX_TIMER_MS } from "@geecache/cli";
+import { createRingPeerPicker, GeeCacheError } from "@geecache/core";
 import { createEtcdDiscovery, type EtcdDiscovery } from "@geecache/discovery-etcd";
 import { createPeerClient, type PeerClient } from "@geecache/transport-connect";
 import { pino } from "pino";
 import { buildGateway } from "./build-app.ts";
 import { gatewayUsage, parseGatewayConfig } from "./config.ts";
 
+/** usageError reports a bad flag value: one line, the usage, status 2. */
+function usageError(err: unknown): never {
+  process.stderr.write(`geecache-gateway: ${(err as Error).message}\n\n${gatewayUsage}\n`);
+  process.exit(2);
+}
+
 let config: ReturnType<typeof parseGatewayConfig>;
 try {
   config = parseGatewayConfig(process.argv.slice(2), process.env);
 } catch (err) {
-  process.stderr.write(`geecache-gateway: ${(err as Error).message}\n\n${gatewayUsage}\n`);
-  process.exit(2);
+  usageError(err);
 }
 if (config === undefined) {
   process.stdout.write(`${gatewayUsage}\n`);
@@ -21,6 +27,13 @@ if (config === undefined) {
 const cfg = config;
 let stopping = false;
 const logger = pino({ level: cfg.logLevel, base: { service: "gateway" } });
+// Aborted when the shutdown grace runs out: the calls still waiting on a node end, so their
+// requests are answered 503 and the gateway exits 0, as a node does past its grace.
+const graceOver = new AbortController();
+const withGrace = (signal: AbortSignal | undefined) =>
+  signal === undefined ? graceOver.signal : AbortSignal.any([signal, graceOver.signal]);
+const shuttingDown = (cause?: unknown) =>
+  new GeeCacheError("UNAVAILABLE", "the gateway is shutting down", { cause });
 
 // The gateway is not a member (no self): it routes every key to its owner with the same ring
 // the nodes build from the same advertised addresses. The clients are kept by address so
@@ -33,7 +46,17 @@ const ring = createRingPeerPicker({
     clients.set(address, client);
     return {
       id: client.id,
-      get: (request, options) => client.get(request, options),
+      async get(request, options) {
+        if (graceOver.signal.aborted) throw shuttingDown();
+        try {
+          return await client.get(request, { ...options, signal: withGrace(options?.signal) });
+        } catch (err) {
+          // UNAVAILABLE, not the client's CANCELED: the request is answered 503.
+          if (graceOver.signal.aborted && options?.signal?.aborted !== true)
+            throw shuttingDown(err);
+          throw err;
+        }
+      },
       probe: () => client.probe(),
       async close() {
         clients.delete(address);
@@ -67,23 +90,40 @@ async function followMembers(d: EtcdDiscovery): Promise<void> {
   }
 }
 
-const app = buildGateway({
-  ring,
-  nodeStats: async (address) => {
-    const client = clients.get(address);
-    if (client === undefined) throw new Error(`${address} is not a member`);
-    return client.stats();
-  },
-  defaultGroup: cfg.defaultGroup,
-  timeoutMs: cfg.timeoutMs,
-  maxKeyBytes: cfg.maxKeyBytes,
-  loggerInstance: logger,
-  accessLog: cfg.accessLog,
-});
+let app: ReturnType<typeof buildGateway>;
+try {
+  app = buildGateway({
+    ring,
+    nodeStats: async (address, { signal }) => {
+      const client = clients.get(address);
+      if (client === undefined) throw new Error(`${address} is not a member`);
+      return client.stats({ signal: withGrace(signal) });
+    },
+    defaultGroup: cfg.defaultGroup,
+    timeoutMs: cfg.timeoutMs,
+    maxKeyBytes: cfg.maxKeyBytes,
+    loggerInstance: logger,
+    accessLog: cfg.accessLog,
+  });
+} catch (err) {
+  // The config checks what it can; what fastify or the gateway still refuses is a bad flag too.
+  if (err instanceof TypeError || err instanceof RangeError) usageError(err);
+  throw err;
+}
 
 process.once("SIGINT", shutdown);
 process.once("SIGTERM", shutdown);
-await app.listen({ host: cfg.host, port: cfg.port });
+try {
+  await app.listen({ host: cfg.host, port: cfg.port });
+} catch (err) {
+  // EADDRINUSE, EACCES, EADDRNOTAVAIL: one line that says what could not be done, no stack.
+  const { code, message } = err as NodeJS.ErrnoException;
+  logger.fatal({ code }, `cannot listen on ${cfg.host}:${cfg.port}: ${message}`);
+  stopping = true;
+  await discovery?.close();
+  await ring.close();
+  process.exit(1);
+}
 const address = app.server.address();
 const port = typeof address === "object" && address !== null ? address.port : cfg.port;
 logger.info(
@@ -102,10 +142,21 @@ async function shutdown(signal: NodeJS.Signals): Promise<void> {
   if (stopping) return;
   stopping = true;
   logger.info({ signal, graceMs: cfg.shutdownGraceMs }, "shutting down");
+  // Node closes the keep-alive sockets that are idle when closing starts, not the ones that
+  // become idle after their last response; those would hold app.close() until the deadline.
+  setInterval(() => app.server.closeIdleConnections(), 50).unref();
   setTimeout(() => {
-    logger.error("shutdown deadline passed, exiting");
-    process.exit(1);
+    logger.warn("shutdown grace passed, cancelling the requests still in flight");
+    graceOver.abort();
   }, cfg.shutdownGraceMs).unref();
+  // If closing sticks even so, leave anyway, and say so with the exit code.
+  setTimeout(
+    () => {
+      logger.error("shutdown deadline passed, exiting");
+      process.exit(1);
+    },
+    Math.min(cfg.shutdownGraceMs + 2_000, MAX_TIMER_MS),
+  ).unref();
   try {
     // fastify stops accepting, answers 503 to new requests on kept-alive sockets, and waits for
     // the in-flight ones.
