@@ -2,7 +2,6 @@ import {
   type EtcdConfig,
   etcdOptionSpecs,
   type LogLevel,
-  MAX_PEER_DEADLINE_MS,
   type OptionSpec,
   parseAddressList,
   parseBytesFlag,
@@ -13,6 +12,7 @@ import {
   readOptions,
   usage,
 } from "@geecache/cli";
+import { DEFAULT_MAX_TIMEOUT_MS } from "@geecache/transport-connect";
 
 const defaultPeers = "127.0.0.1:8001,127.0.0.1:8002,127.0.0.1:8003";
 
@@ -110,7 +110,7 @@ export function parseGatewayConfig(
   // (transport-connect's maxTimeoutMs): a longer --timeout would fail every request.
   const timeoutMs = parseDurationFlag("--timeout", v.timeout!, {
     min: 1,
-    max: MAX_PEER_DEADLINE_MS,
+    max: DEFAULT_MAX_TIMEOUT_MS,
     maxReason: "the longest deadline a cache node accepts",
   });
   const maxKeyBytes = parseBytesFlag("--max-key-bytes", v["max-key-bytes"]!, { min: 1 });

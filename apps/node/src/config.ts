@@ -2,7 +2,6 @@ import {
   type EtcdConfig,
   etcdOptionSpecs,
   type LogLevel,
-  MAX_PEER_DEADLINE_MS,
   MAX_TIMER_MS,
   type OptionSpec,
   parseAddress,
@@ -17,6 +16,7 @@ import {
 } from "@geecache/cli";
 import { DEFAULT_LOAD_TIMEOUT_MS } from "@geecache/core";
 import { isPolicyName, type PolicyName, policyNames } from "@geecache/policies";
+import { DEFAULT_MAX_TIMEOUT_MS } from "@geecache/transport-connect";
 import { checkOriginUrlTemplate } from "./http-source.ts";
 
 /**
@@ -275,7 +275,7 @@ export function parseNodeConfig(
     // A peer's server refuses a longer deadline on every call (transport-connect's maxTimeoutMs).
     peerTimeoutMs: parseDurationFlag("--peer-timeout", v["peer-timeout"]!, {
       min: 1,
-      max: MAX_PEER_DEADLINE_MS,
+      max: DEFAULT_MAX_TIMEOUT_MS,
       maxReason: "the longest deadline a cache node accepts",
     }),
     shutdownGraceMs: parseDurationFlag("--shutdown-grace", v["shutdown-grace"]!),

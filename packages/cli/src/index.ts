@@ -3,7 +3,6 @@ export {
   type FlagLimits,
   type LogLevel,
   logLevels,
-  MAX_PEER_DEADLINE_MS,
   MAX_TIMER_MS,
   type OptionSpec,
   parseAddress,

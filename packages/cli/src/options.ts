@@ -59,13 +59,6 @@ export function parseBytes(text: string): number {
  */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
 
-/**
- * MAX_PEER_DEADLINE_MS is the longest deadline a cache node accepts on a call: the default of
- * `maxTimeoutMs` in @geecache/transport-connect's startCacheServer, which exports no constant for
- * it. A longer one makes every call fail with InvalidArgument.
- */
-export const MAX_PEER_DEADLINE_MS = 60_000;
-
 /** FlagLimits bound a flag's parsed number: min and max are inclusive. */
 export interface FlagLimits {
   /** 0 by default; 1 reads as "must be positive". */

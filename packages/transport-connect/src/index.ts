@@ -26,6 +26,7 @@ export {
   type CacheServer,
   type CacheServerOptions,
   type CloseOptions,
+  DEFAULT_MAX_TIMEOUT_MS,
   type HttpRoutes,
   startCacheServer,
 } from "./server.ts";

@@ -17,6 +17,13 @@ import { checkRange, TIMER_MS } from "./options.ts";
 export type HttpRoutes = (req: http.IncomingMessage, res: http.ServerResponse) => boolean;
 
 /**
+ * DEFAULT_MAX_TIMEOUT_MS is the longest deadline a cache server accepts by default (its
+ * `maxTimeoutMs`): a caller that asks for more gets InvalidArgument, so a client's deadline
+ * should be at most this.
+ */
+export const DEFAULT_MAX_TIMEOUT_MS = 60_000;
+
+/**
  * CacheServerOptions configure startCacheServer. Each duration is in milliseconds, > 0 and
  * <= 2^31-1 (the longest timer Node keeps); startCacheServer rejects with a RangeError (a
  * TypeError for a wrong type) before listening otherwise.
@@ -42,7 +49,7 @@ export interface CacheServerOptions {
    * a key).
    */
   readMaxBytes?: number;
-  /** Longest deadline a client may ask for; 60 s by default. */
+  /** Longest deadline a client may ask for; DEFAULT_MAX_TIMEOUT_MS (60 s) by default. */
   maxTimeoutMs?: number;
   /** A connection that sends nothing for this long before its first bytes is dropped; 10 s. */
   firstByteTimeoutMs?: number;
@@ -97,7 +104,7 @@ export async function startCacheServer(options: CacheServerOptions): Promise<Cac
       health.routes(router);
     },
     readMaxBytes: options.readMaxBytes ?? 64 * 1024,
-    maxTimeoutMs: options.maxTimeoutMs ?? 60_000,
+    maxTimeoutMs: options.maxTimeoutMs ?? DEFAULT_MAX_TIMEOUT_MS,
     shutdownSignal: shutdown.signal,
     // Connect clients read HTTP 404 as unimplemented; the body tells curl users the same.
     fallback: (req, res) => {
