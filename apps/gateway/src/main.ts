@@ -75,16 +75,25 @@ else {
 // The gateway serves (503s) even while etcd is unreachable at startup, and keeps trying to read
 // the members; once the watch runs, discovery-etcd itself rides out later outages.
 async function followMembers(d: EtcdDiscovery): Promise<void> {
+  // A node that restarts re-registers under the same address and weight: the watch reports a
+  // new record, but the ring is the same, so there is no membership change to log.
+  let lastRing: string | undefined;
   for (let delayMs = 200; !stopping; delayMs = Math.min(delayMs * 2, 5_000)) {
     try {
       await d.watch((members) => {
         ring.setPeers(members);
-        logger.info({ peers: ring.peers() }, "membership changed");
+        const now = JSON.stringify(members.map((m) => `${m.address}*${m.weight ?? 1}`).sort());
+        if (now !== lastRing) logger.info({ peers: ring.peers() }, "membership changed");
+        lastRing = now;
       });
       return;
     } catch (err) {
       if (stopping) return;
-      logger.warn({ err, retryInMs: delayMs }, "cannot read the members from etcd yet");
+      // One short line per retry; the error with its causes and stack only at debug (pino
+      // would repeat each cause's message, which ours already holds).
+      logger.debug({ err }, "reading the members from etcd failed");
+      const reason = err instanceof Error ? err.message : String(err);
+      logger.warn({ reason, retryInMs: delayMs }, "cannot read the members from etcd yet");
       await sleep(delayMs);
     }
   }
