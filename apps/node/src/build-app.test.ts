@@ -4,11 +4,9 @@ import { createRingPeerPicker, type PeerGetter } from "@geecache/core";
 import type { PolicyName } from "@geecache/policies";
 import { buildNodeApp } from "./build-app.ts";
 
-// A one-node app whose main cache holds exactly two of the 10-byte entries below
-// (key "k1" is 2 bytes, each value 8), so the third distinct key evicts one.
-function oneNode(policy?: PolicyName) {
-  const loads: string[] = [];
-  const picker = createRingPeerPicker({
+// A ring of this node alone: every key is its own, so no peer is ever asked.
+function soloPicker() {
+  return createRingPeerPicker({
     self: "127.0.0.1:1",
     createPeer: (address): PeerGetter => ({
       id: address,
@@ -16,6 +14,13 @@ function oneNode(policy?: PolicyName) {
       close: async () => {},
     }),
   });
+}
+
+// A one-node app whose main cache holds exactly two of the 10-byte entries below
+// (key "k1" is 2 bytes, each value 8), so the third distinct key evicts one.
+function oneNode(policy?: PolicyName) {
+  const loads: string[] = [];
+  const picker = soloPicker();
   picker.setPeers(["127.0.0.1:1"]);
   const app = buildNodeApp({
     self: "127.0.0.1:1",
@@ -62,14 +67,7 @@ test("/stats names the policy", async () => {
 });
 
 test("loadTimeoutMs reaches the groups: a load is cut off at it, not at core's 10 s", async () => {
-  const picker = createRingPeerPicker({
-    self: "127.0.0.1:1",
-    createPeer: (address): PeerGetter => ({
-      id: address,
-      get: () => Promise.reject(new Error("single-node test has no peers")),
-      close: async () => {},
-    }),
-  });
+  const picker = soloPicker();
   const app = buildNodeApp({
     self: "127.0.0.1:1",
     groups: ["g"],
