@@ -7,6 +7,7 @@ import { createPeerClient, type PeerClient } from "@geecache/transport-connect";
 import { pino } from "pino";
 import { buildGateway } from "./build-app.ts";
 import { gatewayUsage, parseGatewayConfig } from "./config.ts";
+import { createGrace } from "./grace.ts";
 
 /** usageError reports a bad flag value: one line, the usage, status 2. */
 function usageError(err: unknown): never {
@@ -27,11 +28,10 @@ if (config === undefined) {
 const cfg = config;
 let stopping = false;
 const logger = pino({ level: cfg.logLevel, base: { service: "gateway" } });
-// Aborted when the shutdown grace runs out: the calls still waiting on a node end, so their
-// requests are answered 503 and the gateway exits 0, as a node does past its grace.
-const graceOver = new AbortController();
-const withGrace = (signal: AbortSignal | undefined) =>
-  signal === undefined ? graceOver.signal : AbortSignal.any([signal, graceOver.signal]);
+// Past the shutdown grace the calls still waiting on a node are aborted, so their requests are
+// answered 503 and the gateway exits 0, as a node does past its grace.
+const grace = createGrace();
+let graceOver = false;
 const shuttingDown = (cause?: unknown) =>
   new GeeCacheError("UNAVAILABLE", "the gateway is shutting down", { cause });
 
@@ -47,13 +47,14 @@ const ring = createRingPeerPicker({
     return {
       id: client.id,
       async get(request, options) {
-        if (graceOver.signal.aborted) throw shuttingDown();
+        if (graceOver) throw shuttingDown();
         try {
-          return await client.get(request, { ...options, signal: withGrace(options?.signal) });
+          return await grace.run(options?.signal, (signal) =>
+            client.get(request, { ...options, signal }),
+          );
         } catch (err) {
           // UNAVAILABLE, not the client's CANCELED: the request is answered 503.
-          if (graceOver.signal.aborted && options?.signal?.aborted !== true)
-            throw shuttingDown(err);
+          if (graceOver && options?.signal?.aborted !== true) throw shuttingDown(err);
           throw err;
         }
       },
@@ -106,7 +107,7 @@ try {
     nodeStats: async (address, { signal }) => {
       const client = clients.get(address);
       if (client === undefined) throw new Error(`${address} is not a member`);
-      return client.stats({ signal: withGrace(signal) });
+      return grace.run(signal, (s) => client.stats({ signal: s }));
     },
     defaultGroup: cfg.defaultGroup,
     timeoutMs: cfg.timeoutMs,
@@ -156,7 +157,8 @@ async function shutdown(signal: NodeJS.Signals): Promise<void> {
   setInterval(() => app.server.closeIdleConnections(), 50).unref();
   setTimeout(() => {
     logger.warn("shutdown grace passed, cancelling the requests still in flight");
-    graceOver.abort();
+    graceOver = true;
+    grace.abortAll();
   }, cfg.shutdownGraceMs).unref();
   // If closing sticks even so, leave anyway, and say so with the exit code.
   setTimeout(
