@@ -120,6 +120,26 @@ describe("Group with peers", () => {
     assert.equal(group.stats().peerErrors, 1);
   });
 
+  it("takes the owner's LOAD_FAILED as final: no local load asks the failing source again", async () => {
+    const boom = new GeeCacheError("LOAD_FAILED", "loading the key from the source failed");
+    const peer = fakePeer("p", () => Promise.reject(boom));
+    const { group, local } = setup(peer);
+    await assert.rejects(
+      group.get("r1"),
+      (e) =>
+        isCode("LOAD_FAILED")(e) &&
+        (e as Error).cause === boom &&
+        /owner p/.test((e as Error).message),
+    );
+    assert.deepEqual(local, []);
+    const s = group.stats();
+    assert.equal(s.peerErrors, 0);
+    assert.equal(s.localLoads, 0);
+    // Not remembered: the next get asks the owner again.
+    await assert.rejects(group.get("r1"), isCode("LOAD_FAILED"));
+    assert.equal(peer.calls.length, 2);
+  });
+
   it("treats NOT_FOUND from the owner as not found: no local load, negative-cached", async () => {
     const peer = fakePeer("p", () => Promise.reject(new GeeCacheError("NOT_FOUND", "no such key")));
     const { group, local, advance } = setup(peer, { negativeTtlMs: 100 });

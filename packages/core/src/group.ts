@@ -452,6 +452,17 @@ export function createGroup(options: GroupOptions, context: GroupContext): Group
         throw notFound(key);
       }
       if (signal.aborted) throw abortError(signal);
+      if (e instanceof GeeCacheError && e.code === "LOAD_FAILED") {
+        // The owner answered: its source failed. Unlike groupcache, no load here: it would ask
+        // the same source again, once from every node that asked the owner, so a failing or
+        // overloaded source would get more load just when it can take least.
+        logger?.debug({ group: name, key, peer: peer.id, err: e }, "geecache: owner's load failed");
+        throw new GeeCacheError(
+          "LOAD_FAILED",
+          `group ${name}: the owner ${peer.id} could not load key ${JSON.stringify(key)}`,
+          { cause: e },
+        );
+      }
       // As groupcache: a peer that fails is probably boring; count it and load here.
       stats.peerErrors++;
       logger?.debug({ group: name, key, peer: peer.id, err: e }, "geecache: peer fetch failed");

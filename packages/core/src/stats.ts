@@ -27,7 +27,10 @@ export interface GroupStats {
   negativeHits: number;
   /** Values (or not-founds) fetched from the owner peer, not counting failures. */
   peerLoads: number;
-  /** Failed fetches from a peer; each was followed by a local load. */
+  /**
+   * Failed fetches from a peer (unreachable, out of time, broken); each was followed by a local
+   * load. An owner that answers that its own load failed is not counted: that error is final.
+   */
   peerErrors: number;
   /** Gets that missed every cache: gets - cacheHits - negativeHits. */
   loads: number;
