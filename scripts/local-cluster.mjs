@@ -129,8 +129,11 @@ async function stop(code) {
   await Promise.all(exits);
   process.exit(code);
 }
-process.once("SIGINT", () => stop(0));
-process.once("SIGTERM", () => stop(0));
+// on, not once: under `pnpm … start` Ctrl-C reaches this process twice (from the terminal and
+// forwarded by pnpm), and with a once handler the second would kill it mid-shutdown. A repeat is
+// ignored; the shutdown has its own deadline.
+process.on("SIGINT", () => stop(0));
+process.on("SIGTERM", () => stop(0));
 
 try {
   await Promise.all(

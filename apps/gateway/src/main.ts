@@ -121,8 +121,11 @@ try {
   throw err;
 }
 
-process.once("SIGINT", shutdown);
-process.once("SIGTERM", shutdown);
+// on, not once: under `pnpm … start` Ctrl-C reaches this process twice (from the terminal and
+// forwarded by pnpm), and with a once handler the second would kill it mid-shutdown. A repeat is
+// ignored; the shutdown has its own deadline.
+process.on("SIGINT", shutdown);
+process.on("SIGTERM", shutdown);
 try {
   await app.listen({ host: cfg.host, port: cfg.port });
 } catch (err) {

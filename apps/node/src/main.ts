@@ -76,8 +76,11 @@ let stopping = false;
 let membership: Membership | undefined;
 let server: Awaited<ReturnType<typeof startCacheServer>> | undefined;
 // Installed before anything listens, so a signal during startup still shuts down cleanly.
-process.once("SIGINT", shutdown);
-process.once("SIGTERM", shutdown);
+// on, not once: under `pnpm … start` Ctrl-C reaches this process twice (from the terminal and
+// forwarded by pnpm), and with a once handler the second would kill it mid-shutdown. A repeat is
+// ignored; the shutdown has its own deadline.
+process.on("SIGINT", shutdown);
+process.on("SIGTERM", shutdown);
 
 // Listen first, join second: peers route keys to us as soon as they see our record. Until the
 // first member list arrives, this node owns every key, which is correct for a cluster of one.

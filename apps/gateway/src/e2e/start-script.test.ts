@@ -33,7 +33,12 @@ function portOpen(port: number): Promise<boolean> {
   });
 }
 
-async function startScriptStopsOnSigterm(app: "node" | "gateway", args: string[], port: number) {
+async function startScriptStops(
+  app: "node" | "gateway",
+  args: string[],
+  port: number,
+  signals: NodeJS.Signals[],
+) {
   const dir = `${root}apps/${app}`;
   const { scripts } = JSON.parse(readFileSync(`${dir}/package.json`, "utf8")) as {
     scripts: { start: string };
@@ -67,7 +72,12 @@ async function startScriptStopsOnSigterm(app: "node" | "gateway", args: string[]
   });
   await seen("listening");
   const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
-  child.kill("SIGTERM");
+  // A repeated signal is sent once the app is shutting down: the moment a once-handler has
+  // already been spent.
+  for (const [i, signal] of signals.entries()) {
+    if (i > 0) await seen("shutting down");
+    child.kill(signal);
+  }
   assert.equal(await exited, 0, out);
   await seen("stopped");
   assert.equal(await portOpen(port), false, `port ${port} still open:\n${out}`);
@@ -75,18 +85,30 @@ async function startScriptStopsOnSigterm(app: "node" | "gateway", args: string[]
 
 test("SIGTERM to the process running a node's start script stops the node gracefully", async () => {
   const [port] = await freePorts(1);
-  await startScriptStopsOnSigterm(
-    "node",
-    ["--port", String(port), "--peers", `127.0.0.1:${port}`],
-    port!,
-  );
+  await startScriptStops("node", ["--port", String(port), "--peers", `127.0.0.1:${port}`], port!, [
+    "SIGTERM",
+  ]);
 });
 
 test("SIGTERM to the process running the gateway's start script stops the gateway gracefully", async () => {
   const [port, node] = await freePorts(2);
-  await startScriptStopsOnSigterm(
+  await startScriptStops(
     "gateway",
     ["--port", String(port), "--peers", `127.0.0.1:${node}`],
     port!,
+    ["SIGTERM"],
   );
 });
+
+// Ctrl-C under `pnpm … start` signals the whole process group, and pnpm forwards the SIGINT to
+// its child as well: the app gets it twice and must still shut down gracefully.
+for (const app of ["node", "gateway"] as const) {
+  test(`a ${app} that gets SIGINT twice, as Ctrl-C under pnpm delivers it, still stops gracefully`, async () => {
+    const [port, other] = await freePorts(2);
+    const peer = app === "node" ? port : other;
+    await startScriptStops(app, ["--port", String(port), "--peers", `127.0.0.1:${peer}`], port!, [
+      "SIGINT",
+      "SIGINT",
+    ]);
+  });
+}
