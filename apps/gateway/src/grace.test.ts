@@ -40,7 +40,9 @@ test("abortAll aborts the calls still open, not those that settled", async () =>
     ),
   );
   assert.equal(grace.open, 2);
+  assert.equal(grace.over, false);
   grace.abortAll();
+  assert.equal(grace.over, true);
   assert.deepEqual(await Promise.all(pending), ["aborted", "aborted"]);
   assert.equal(grace.open, 0);
 });

@@ -10,14 +10,20 @@
 export interface Grace {
   /** run calls call with a signal that aborts with the request's signal or with abortAll. */
   run<T>(signal: AbortSignal | undefined, call: (signal: AbortSignal) => Promise<T>): Promise<T>;
-  /** abortAll aborts every call still open; later runs still start (the caller refuses them). */
+  /**
+   * abortAll aborts every call still open and sets over; later runs still start (the caller
+   * refuses them).
+   */
   abortAll(): void;
+  /** over tells whether abortAll was called. */
+  readonly over: boolean;
   /** open is the number of calls still running. */
   readonly open: number;
 }
 
 export function createGrace(): Grace {
   const open = new Set<AbortController>();
+  let over = false;
   return {
     async run(signal, call) {
       const controller = new AbortController();
@@ -33,7 +39,11 @@ export function createGrace(): Grace {
       }
     },
     abortAll() {
+      over = true;
       for (const controller of open) controller.abort();
+    },
+    get over() {
+      return over;
     },
     get open() {
       return open.size;

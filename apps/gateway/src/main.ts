@@ -31,7 +31,6 @@ const logger = pino({ level: cfg.logLevel, base: { service: "gateway" } });
 // Past the shutdown grace the calls still waiting on a node are aborted, so their requests are
 // answered 503 and the gateway exits 0, as a node does past its grace.
 const grace = createGrace();
-let graceOver = false;
 const shuttingDown = (cause?: unknown) =>
   new GeeCacheError("UNAVAILABLE", "the gateway is shutting down", { cause });
 
@@ -47,14 +46,14 @@ const ring = createRingPeerPicker({
     return {
       id: client.id,
       async get(request, options) {
-        if (graceOver) throw shuttingDown();
+        if (grace.over) throw shuttingDown();
         try {
           return await grace.run(options?.signal, (signal) =>
             client.get(request, { ...options, signal }),
           );
         } catch (err) {
           // UNAVAILABLE, not the client's CANCELED: the request is answered 503.
-          if (graceOver && options?.signal?.aborted !== true) throw shuttingDown(err);
+          if (grace.over && options?.signal?.aborted !== true) throw shuttingDown(err);
           throw err;
         }
       },
@@ -160,7 +159,6 @@ async function shutdown(signal: NodeJS.Signals): Promise<void> {
   setInterval(() => app.server.closeIdleConnections(), 50).unref();
   setTimeout(() => {
     logger.warn("shutdown grace passed, cancelling the requests still in flight");
-    graceOver = true;
     grace.abortAll();
   }, cfg.shutdownGraceMs).unref();
   // If closing sticks even so, leave anyway, and say so with the exit code.

@@ -270,11 +270,17 @@ export function createGroup(options: GroupOptions, context: GroupContext): Group
   // call has its own deadline, so the flight needs none.
   const peerLoads = createSharedLoads();
   // Calls the getter, shared by local callers and peers' forwarded requests. One per key.
-  const loadDeadlineMessage = (key: string) =>
-    `group ${name}: loading key ${JSON.stringify(key)} took over ${loadTimeoutMs} ms`;
   const getterLoads = createSharedLoads({
     timeoutMs: loadTimeoutMs,
-    timeoutMessage: loadDeadlineMessage,
+    timeoutMessage: (key) =>
+      `group ${name}: loading key ${JSON.stringify(key)} took over ${loadTimeoutMs} ms`,
+    // Every waiter gets DEADLINE_EXCEEDED, and a getter that ignores its signal never settles to
+    // report it, so the deadline itself is logged, once per load.
+    onTimeout: (key) =>
+      logger?.warn(
+        { group: name, key, timeoutMs: loadTimeoutMs },
+        "geecache: getter did not finish within loadTimeoutMs",
+      ),
   });
 
   function notFound(key: string): GeeCacheError {
@@ -343,23 +349,6 @@ export function createGroup(options: GroupOptions, context: GroupContext): Group
           return cached;
         }
         if (negative?.has(key)) throw notFound(key);
-        // Running out of loadTimeoutMs fails every waiter with DEADLINE_EXCEEDED, and a getter
-        // that ignores its signal never settles to report it, so it is logged here, once per
-        // load, when the deadline fires. The message tells it from the waiters' own aborts.
-        const onAbort = () => {
-          const reason: unknown = loadSignal.reason;
-          if (
-            reason instanceof GeeCacheError &&
-            reason.code === "DEADLINE_EXCEEDED" &&
-            reason.message === loadDeadlineMessage(key)
-          ) {
-            logger?.warn(
-              { group: name, key, timeoutMs: loadTimeoutMs },
-              "geecache: getter did not finish within loadTimeoutMs",
-            );
-          }
-        };
-        if (logger !== undefined) loadSignal.addEventListener("abort", onAbort, { once: true });
         let view: ByteView | undefined;
         try {
           view = normalizeResult(await getter.get(key, { signal: loadSignal, group: name }), now());
@@ -377,8 +366,6 @@ export function createGroup(options: GroupOptions, context: GroupContext): Group
               { cause: e },
             );
           }
-        } finally {
-          loadSignal.removeEventListener("abort", onAbort);
         }
         if (view === undefined) {
           stats.notFound++;

@@ -72,11 +72,20 @@ export interface SharedLoadsOptions {
   timeoutMs?: number;
   /** timeoutMessage names a load in its DEADLINE_EXCEEDED error. */
   timeoutMessage?: (key: string) => string;
+  /**
+   * onTimeout hears of each load that ran out of timeoutMs, once, when it does: a load whose work
+   * ignores its signal never settles to report it.
+   */
+  onTimeout?: (key: string) => void;
 }
 
 /** createSharedLoads returns a SharedLoads with no load in flight. */
 export function createSharedLoads(options: SharedLoadsOptions = {}): SharedLoads {
-  const { timeoutMs, timeoutMessage = (key: string) => `loading ${key} timed out` } = options;
+  const {
+    timeoutMs,
+    timeoutMessage = (key: string) => `loading ${key} timed out`,
+    onTimeout,
+  } = options;
   const sf: Singleflight = createSingleflight();
   const flights = new Map<string, Flight>();
 
@@ -93,6 +102,7 @@ export function createSharedLoads(options: SharedLoadsOptions = {}): SharedLoads
     if (timeoutMs !== undefined) {
       timer = setTimeout(() => {
         controller.abort(new GeeCacheError("DEADLINE_EXCEEDED", timeoutMessage(key)));
+        onTimeout?.(key);
       }, timeoutMs);
     }
     let p: Promise<T>;
