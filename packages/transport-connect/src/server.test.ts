@@ -35,6 +35,20 @@ function demoRegistry(): { registry: Registry; loads: string[] } {
 const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
 const getPath = "/geecache.v1.CacheService/Get";
 
+/** Sends text on a new connection and returns all it gets back. */
+function rawHttp(port: number, text: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, "127.0.0.1", () => socket.end(text));
+    let reply = "";
+    socket.setEncoding("utf8");
+    socket.on("data", (chunk: string) => {
+      reply += chunk;
+    });
+    socket.on("end", () => resolve(reply));
+    socket.on("error", reject);
+  });
+}
+
 describe("startCacheServer: one port, every protocol", () => {
   let server: CacheServer;
   let base: string;
@@ -115,6 +129,57 @@ describe("startCacheServer: one port, every protocol", () => {
       assert.equal(err.code, Code.NotFound);
       return true;
     });
+  });
+
+  test("a Host or :authority that is missing or not a URL authority is served, not fatal", async () => {
+    const body = JSON.stringify({ group: "scores", key: "Tom" });
+    const expected = JSON.stringify({ value: Buffer.from("630").toString("base64") });
+    // Raw HTTP/1.x, since fetch always sends a good Host: an unbracketed IPv6 address, one that
+    // is not an authority at all, and HTTP/1.0 with none.
+    for (const [version, host] of [
+      ["1.1", "::1:80"],
+      ["1.1", "not a host"],
+      ["1.0", undefined],
+    ] as const) {
+      const reply = await rawHttp(
+        server.address.port,
+        `POST ${getPath} HTTP/${version}\r\n${host === undefined ? "" : `Host: ${host}\r\n`}` +
+          `Content-Type: application/json\r\nContent-Length: ${body.length}\r\n` +
+          `Connection: close\r\n\r\n${body}`,
+      );
+      assert.match(reply, /^HTTP\/1\.[01] 200 /, `Host ${host}`);
+      assert.ok(reply.endsWith(expected), reply);
+    }
+    const session = http2.connect(base);
+    try {
+      // nghttp2 itself refuses an :authority that is not a host, so only the IPv6 case here.
+      for (const authority of ["::1:80"]) {
+        const stream = session.request({
+          ":method": "POST",
+          ":path": getPath,
+          ":authority": authority,
+          "content-type": "application/json",
+        });
+        stream.end(body);
+        const [status, text] = await new Promise<[unknown, string]>((resolve, reject) => {
+          let status: unknown;
+          let text = "";
+          stream.on("response", (headers) => {
+            status = headers[":status"];
+          });
+          stream.setEncoding("utf8");
+          stream.on("data", (chunk: string) => {
+            text += chunk;
+          });
+          stream.on("end", () => resolve([status, text]));
+          stream.on("error", reject);
+        });
+        assert.equal(status, 200, `:authority ${authority}`);
+        assert.equal(text, expected);
+      }
+    } finally {
+      session.close();
+    }
   });
 
   test("extra HTTP/1.1 routes are served before the RPC handler", async () => {
@@ -267,6 +332,25 @@ function gatedRegistry() {
   });
   return { registry, release, startedCount };
 }
+
+describe("IPv6", () => {
+  test("a peer client calls a server listening on ::1", async () => {
+    const server = await startCacheServer({
+      registry: demoRegistry().registry,
+      host: "::1",
+      port: 0,
+    });
+    const peer = createPeerClient(`[::1]:${server.address.port}`);
+    try {
+      // Node's HTTP/2 client sends this call's :authority without brackets.
+      assert.equal(decode((await peer.get({ group: "scores", key: "Tom" })).value), "630");
+      assert.equal((await peer.stats()).nodeId, `[::1]:${server.address.port}`);
+    } finally {
+      await peer.close();
+      await server.close({ graceMs: 1_000 });
+    }
+  });
+});
 
 describe("CacheServer.close", () => {
   test("drains in-flight gRPC and HTTP/1.1 calls, refuses new connections", async () => {

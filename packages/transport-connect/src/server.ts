@@ -117,6 +117,33 @@ export async function startCacheServer(options: CacheServerOptions): Promise<Cac
     },
   });
 
+  // connect-node builds each request's URL from its Host (HTTP/1.1) or :authority (HTTP/2) and
+  // throws, outside any promise, when it cannot: a missing Host (HTTP/1.0), a malformed one, or
+  // an unbracketed IPv6 address, which Node's own HTTP/2 client sends for "[::1]:port". Thrown
+  // there, one such request would end the process. The service never reads the authority, so
+  // one it cannot parse is replaced with the address the connection came in on.
+  const serve = (
+    req: http.IncomingMessage | http2.Http2ServerRequest,
+    res: http.ServerResponse | http2.Http2ServerResponse,
+  ) => {
+    const key = req.httpVersionMajor >= 2 ? ":authority" : "host";
+    const authority = req.headers[key];
+    if (typeof authority !== "string" || !URL.canParse(`http://${authority}/`)) {
+      const local = req.socket.localAddress ?? host;
+      req.headers[key] = `${net.isIPv6(local) ? `[${local}]` : local}:${req.socket.localPort}`;
+    }
+    try {
+      handler(req, res);
+    } catch (reason) {
+      logger?.error({ err: reason, url: req.url }, "geecache: request could not be handled");
+      if (!res.headersSent) {
+        res.statusCode = 500;
+        res.setHeader("content-type", "application/json");
+      }
+      res.end('{"code":"internal","message":"internal error"}');
+    }
+  };
+
   let draining = false;
   // In-flight requests per HTTP/1.1 socket, so a drain closes idle keep-alive sockets at once
   // and busy ones after their response.
@@ -149,14 +176,14 @@ export async function startCacheServer(options: CacheServerOptions): Promise<Cac
       res.end('{"error":{"code":"INTERNAL","message":"internal error"}}');
       return;
     }
-    handler(req, res);
+    serve(req, res);
   });
   h1.on("connection", (socket: net.Socket) => {
     h1InFlight.set(socket, 0);
     socket.once("close", () => h1InFlight.delete(socket));
   });
 
-  const h2 = http2.createServer({}, handler);
+  const h2 = http2.createServer({}, serve);
   h2.on("session", (session) => {
     h2Sessions.add(session);
     session.once("close", () => h2Sessions.delete(session));
