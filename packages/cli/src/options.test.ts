@@ -102,6 +102,8 @@ test("parseDurationFlag: the flag is named, limits are inclusive, timers past 2^
       { max: 60_000, maxReason: "why" },
       /^RangeError: --t must be at most 60s \(why\), got "2m"$/,
     ],
+    // A max of the caller's own without a reason: no reason, not the timer's.
+    ["2m", { max: 60_000 }, /^RangeError: --t must be at most 60s, got "2m"$/],
     ["600h", {}, /^RangeError: --t must be at most 2147483647ms \(the longest timer Node keeps/],
   ];
   for (const [text, limits, message] of bad) {

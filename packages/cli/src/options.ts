@@ -75,10 +75,13 @@ export interface FlagLimits {
  * message that names the flag.
  */
 export function parseDurationFlag(flag: string, text: string, limits: FlagLimits = {}): number {
+  // The timer's reason goes only with the timer's limit: a caller's own max has its own reason.
+  const timer = limits.max === undefined;
   return checkLimits(flag, text, parseFlag(flag, text, parseDuration), formatDuration, {
-    max: MAX_TIMER_MS,
-    maxReason: "the longest timer Node keeps, about 24.8 days",
     ...limits,
+    max: limits.max ?? MAX_TIMER_MS,
+    maxReason:
+      limits.maxReason ?? (timer ? "the longest timer Node keeps, about 24.8 days" : undefined),
   });
 }
 
