@@ -44,6 +44,14 @@ test("parseEtcdConfig: bad input is a TypeError or RangeError naming the flag", 
     () => parseEtcdConfig({ ...none, etcd: "x:1", "etcd-ca": "/nonexistent/ca.pem" }, {}),
     /--etcd-ca: cannot read/,
   );
+  assert.throws(
+    () => parseEtcdConfig({ ...none, etcd: "x:1" }, { ETCD_USERNAME: "geecache" }),
+    /^TypeError: ETCD_USERNAME is set but ETCD_PASSWORD is not/,
+  );
+  assert.throws(
+    () => parseEtcdConfig({ ...none, etcd: "x:1" }, { ETCD_PASSWORD: "secret", ETCD_USERNAME: "" }),
+    /^TypeError: ETCD_PASSWORD is set but ETCD_USERNAME is not/,
+  );
 });
 
 test("parseEtcdConfig: --etcd-timeout is named in its errors and fits a timer", () => {

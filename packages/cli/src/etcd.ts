@@ -70,9 +70,16 @@ export function parseEtcdConfig(
   });
   const config: EtcdConfig = { endpoints, cluster, callTimeoutMs };
   const { ETCD_USERNAME: username, ETCD_PASSWORD: password } = env;
-  if (username !== undefined && username !== "") {
-    config.auth = { username, password: password ?? "" };
+  // One without the other is a deployment mistake that etcd would only report later, as a
+  // failed authentication or a permission error on the first write.
+  const hasUser = username !== undefined && username !== "";
+  const hasPassword = password !== undefined && password !== "";
+  if (hasUser !== hasPassword) {
+    throw new TypeError(
+      `ETCD_${hasUser ? "USERNAME" : "PASSWORD"} is set but ETCD_${hasUser ? "PASSWORD" : "USERNAME"} is not; etcd auth needs both`,
+    );
   }
+  if (hasUser && hasPassword) config.auth = { username, password };
   if (values["etcd-ca"] !== undefined) {
     config.tls = { ca: readPem(values["etcd-ca"], "--etcd-ca") };
     if (values["etcd-cert"] !== undefined)
