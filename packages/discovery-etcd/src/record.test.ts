@@ -29,6 +29,8 @@ test("parseRecord rejects values that must not reach the ring", () => {
     ["/g/c/nodes/a", "[1]", /not a JSON object/],
     ["/g/c/nodes/a", "null", /not a JSON object/],
     ["/g/c/nodes/a", '{"id":"a"}', /address/],
+    ["/g/c/nodes/a", '{"id":"a","address":"a b:1"}', /address/],
+    ["/g/c/nodes/a", '{"id":"a","address":"::1:1"}', /address/],
     ["/g/c/nodes/a", '{"id":"a","address":"h:1","weight":-1}', /weight/],
     ["/g/c/nodes/a", '{"id":"a","address":"h:1","version":3}', /version/],
     ["/g/c/nodes/a", '{"id":"b","address":"h:1"}', /claims id "b"/],

@@ -35,7 +35,12 @@ export function validateRecord(record: NodeRecord): void {
   }
   // NaN, failing the range check, when the address is not a string or has no host or port.
   const port = Number(/^.+:(\d{1,5})$/.exec(String(record.address))?.[1]);
-  if (typeof record.address !== "string" || !(port >= 1 && port <= 65_535)) {
+  // A host that is no URL host ("a b:1", "::1:1" unbracketed) could not be dialled by any peer.
+  if (
+    typeof record.address !== "string" ||
+    !(port >= 1 && port <= 65_535) ||
+    !URL.canParse(`http://${record.address}`)
+  ) {
     throw new TypeError(
       `record.address must be a non-empty "host:port", got ${JSON.stringify(record.address)}`,
     );

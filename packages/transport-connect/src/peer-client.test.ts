@@ -140,6 +140,12 @@ describe("createPeerClient against peers that cannot answer", () => {
         message: new RegExp(`^${name} must be a number`),
       });
     }
+    for (const address of ["not an address", "host:99999", "[::1"]) {
+      assert.throws(() => createPeerClient(address), {
+        name: "TypeError",
+        message: `peer address must be "host:port", got ${JSON.stringify(address)}`,
+      });
+    }
     const longest = 2 ** 31 - 1;
     const peer = createPeerClient("127.0.0.1:1", {
       timeoutMs: longest,

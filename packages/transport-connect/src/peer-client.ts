@@ -101,10 +101,15 @@ export function checkPeerClientOptions(options: PeerClientOptions): void {
 /**
  * createPeerClient creates the gRPC client of the node at address ("host:port", or an
  * "http://host:port" URL). No connection is made until the first call. It throws a RangeError
- * (TypeError for a non-number) for a duration option out of range.
+ * (TypeError for a non-number) for a duration option out of range, and a TypeError for an
+ * address that is not one.
  */
 export function createPeerClient(address: string, options: PeerClientOptions = {}): PeerClient {
   const baseUrl = /^https?:\/\//.test(address) ? address : `http://${address}`;
+  // Http2SessionManager would throw a bare "Invalid URL" without the address.
+  if (typeof address !== "string" || !URL.canParse(baseUrl)) {
+    throw new TypeError(`peer address must be "host:port", got ${JSON.stringify(address)}`);
+  }
   checkPeerClientOptions(options);
   const timeoutMs = wireTimeout(options.timeoutMs ?? 2_000);
   const sessionManager = new Http2SessionManager(baseUrl, {

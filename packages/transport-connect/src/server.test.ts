@@ -471,6 +471,7 @@ describe("startCacheServer rejects options that would leave it unusable", () => 
     maxTimeoutMs: [-1, 0, Number.NaN, 2 ** 31],
     headersTimeoutMs: [-1, 0, Number.NaN, 2 ** 31],
     readMaxBytes: [-1, 0, Number.NaN, 2 ** 32],
+    port: [-1, 65_536, Number.NaN, 1.5],
   };
   for (const [name, values] of Object.entries(ranges)) {
     test(`${name} out of range is a RangeError`, async () => {

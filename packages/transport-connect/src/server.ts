@@ -7,7 +7,7 @@ import type { Logger, Registry } from "@geecache/core";
 import { CacheService } from "@geecache/proto";
 import { createCacheService } from "./cache-service.ts";
 import { createHealthState } from "./health.ts";
-import { checkRange, TIMER_MS } from "./options.ts";
+import { checkRange, type Range, TIMER_MS } from "./options.ts";
 
 /**
  * HttpRoutes serves extra HTTP/1.1 routes on the RPC port (e.g. /healthz, /stats) before the
@@ -297,6 +297,7 @@ export async function startCacheServer(options: CacheServerOptions): Promise<Cac
 }
 
 // The largest readMaxBytes connect-es accepts; outside it, it throws a ConnectError.
+const PORT: Range = { min: 0, max: 65_535, minClosed: true };
 const READ_MAX_BYTES = { min: 1, max: 2 ** 32 - 1, minClosed: true };
 // Zero closes at once, cancelling what is in flight.
 const GRACE_MS = { ...TIMER_MS, minClosed: true };
@@ -320,6 +321,11 @@ function checkServerOptions(options: CacheServerOptions): void {
   }
   if (routes !== undefined && typeof routes !== "function") {
     throw new TypeError(`http must be a function, got ${routes === null ? "null" : typeof routes}`);
+  }
+  // Node would take "8001" as a port, and throw its own error, without the option's name, for 1.5.
+  checkRange("port", options.port, PORT);
+  if (!Number.isInteger(options.port)) {
+    throw new RangeError(`port must be an integer, got ${options.port}`);
   }
   for (const name of ["firstByteTimeoutMs", "maxTimeoutMs", "headersTimeoutMs"] as const) {
     if (options[name] !== undefined) checkRange(name, options[name]);
