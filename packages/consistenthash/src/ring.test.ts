@@ -219,6 +219,7 @@ describe("createHashRing", () => {
   it("rejects bad input", () => {
     assert.throws(() => createHashRing({ replicas: 0 }), RangeError);
     assert.throws(() => createHashRing({ replicas: 1.5 }), RangeError);
+    assert.throws(() => createHashRing({ replicas: "3" as unknown as number }), TypeError);
     const r = createHashRing();
     assert.throws(() => r.add(""), TypeError);
     assert.throws(() => r.add("a", 0), RangeError);

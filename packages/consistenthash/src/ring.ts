@@ -71,6 +71,9 @@ function checkNode(id: unknown, weight: number): asserts id is string {
 /** createHashRing returns an empty ring. */
 export function createHashRing(options: HashRingOptions = {}): HashRing {
   const replicas = options.replicas ?? DEFAULT_REPLICAS;
+  if (typeof replicas !== "number") {
+    throw new TypeError(`replicas must be a number, got ${typeof replicas}`);
+  }
   if (!Number.isInteger(replicas) || replicas < 1) {
     throw new RangeError(`replicas must be an integer >= 1, got ${replicas}`);
   }

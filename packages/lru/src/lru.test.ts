@@ -657,6 +657,8 @@ describe("bad input", () => {
     { name: "zero ttlMs", options: { maxEntries: 1, ttlMs: 0 }, error: RangeError },
     { name: "infinite ttlMs", options: { maxEntries: 1, ttlMs: Infinity }, error: RangeError },
     { name: "string ttlMs", options: { maxEntries: 1, ttlMs: "1" }, error: TypeError },
+    { name: "string maxEntries", options: { maxEntries: "5" }, error: TypeError },
+    { name: "string maxBytes", options: { maxBytes: "10" }, error: TypeError },
     { name: "sizeOf not a function", options: { maxBytes: 1, sizeOf: 3 }, error: TypeError },
     { name: "onEvicted not a function", options: { maxBytes: 1, onEvicted: {} }, error: TypeError },
     { name: "now not a function", options: { maxBytes: 1, now: 5 }, error: TypeError },

@@ -98,6 +98,8 @@ export class LRUCache<K, V> implements Cache<K, V> {
     if (maxEntries === undefined && maxBytes === undefined) {
       throw new TypeError("LRUCache: at least one of maxEntries or maxBytes is required");
     }
+    checkNumber(maxEntries, "maxEntries");
+    checkNumber(maxBytes, "maxBytes");
     if (maxEntries !== undefined && !(Number.isSafeInteger(maxEntries) && maxEntries >= 0)) {
       throw new RangeError(
         `LRUCache: maxEntries must be an integer >= 0, got ${String(maxEntries)}`,
@@ -575,6 +577,12 @@ function checkSize(size: unknown, name: string): number {
     throw new RangeError(`LRUCache: ${name} must be a finite number >= 0, got ${size}`);
   }
   return size;
+}
+
+function checkNumber(n: unknown, name: string): void {
+  if (n !== undefined && typeof n !== "number") {
+    throw new TypeError(`LRUCache: ${name} must be a number, got ${typeof n}`);
+  }
 }
 
 function checkFunction(f: unknown, name: string): void {

@@ -63,6 +63,14 @@ export abstract class PolicyCache<K, V> implements Cache<K, V> {
     if (maxEntries === undefined && maxBytes === undefined) {
       throw new TypeError(`${name}: at least one of maxEntries or maxBytes is required`);
     }
+    for (const [option, value] of [
+      ["maxEntries", maxEntries],
+      ["maxBytes", maxBytes],
+    ] as const) {
+      if (value !== undefined && typeof value !== "number") {
+        throw new TypeError(`${name}: ${option} must be a number, got ${typeof value}`);
+      }
+    }
     if (maxEntries !== undefined && !(Number.isSafeInteger(maxEntries) && maxEntries >= 0)) {
       throw new RangeError(
         `${name}: maxEntries must be an integer >= 0, got ${String(maxEntries)}`,

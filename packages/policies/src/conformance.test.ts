@@ -30,6 +30,8 @@ for (const policy of policyNames) {
         [{ maxBytes: Number.POSITIVE_INFINITY }, "RangeError"],
         [{ maxEntries: 1, ttlMs: 0 }, "RangeError"],
         [{ maxEntries: 1, ttlMs: "1" }, "TypeError"],
+        [{ maxEntries: "5" }, "TypeError"],
+        [{ maxBytes: "10" }, "TypeError"],
         [{ maxEntries: 1, sizeOf: 3 }, "TypeError"],
         [{ maxEntries: 1, onEvicted: {} }, "TypeError"],
         [{ maxEntries: 1, now: 0 }, "TypeError"],
