@@ -17,7 +17,10 @@ export interface WatchOptions {
 export interface MemberWatch {
   /** members returns the current members, ordered by id (what the next onChange will carry). */
   members(): NodeRecord[];
-  /** True while the watch stream is up; false while etcd is unreachable (members are kept). */
+  /**
+   * True while the watch stream is up: from etcd's confirmation, which may come a moment after
+   * watch resolves; false while etcd is unreachable (members are kept).
+   */
   readonly connected: boolean;
   /** close stops watching; onChange is not called after it resolves. Safe to call twice. */
   close(): Promise<void>;
