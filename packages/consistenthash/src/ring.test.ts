@@ -220,6 +220,7 @@ describe("createHashRing", () => {
     assert.throws(() => createHashRing({ replicas: 0 }), RangeError);
     assert.throws(() => createHashRing({ replicas: 1.5 }), RangeError);
     assert.throws(() => createHashRing({ replicas: "3" as unknown as number }), TypeError);
+    assert.throws(() => createHashRing(null as never), /^TypeError: createHashRing: options/);
     const r = createHashRing();
     assert.throws(() => r.add(""), TypeError);
     assert.throws(() => r.add("a", 0), RangeError);

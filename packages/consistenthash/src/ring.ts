@@ -70,6 +70,9 @@ function checkNode(id: unknown, weight: number): asserts id is string {
 
 /** createHashRing returns an empty ring. */
 export function createHashRing(options: HashRingOptions = {}): HashRing {
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError("createHashRing: options must be an object");
+  }
   const replicas = options.replicas ?? DEFAULT_REPLICAS;
   if (typeof replicas !== "number") {
     throw new TypeError(`replicas must be a number, got ${typeof replicas}`);

@@ -203,6 +203,10 @@ test("invalid records and options are rejected before touching etcd", async () =
     d.watch(() => {}, { debounceMs: -1 }),
     RangeError,
   );
+  assert.throws(() => createEtcdDiscovery(undefined as never), {
+    name: "TypeError",
+    message: /options must be an object/,
+  });
   assert.throws(() => createEtcdDiscovery({ endpoints: [], cluster: "x" }), TypeError);
   assert.throws(() => createEtcdDiscovery({ endpoints: ["http://h:1"] } as never), TypeError);
   assert.throws(

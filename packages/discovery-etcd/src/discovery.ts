@@ -117,6 +117,9 @@ function clientOptions(options: EtcdDiscoveryOptions, callTimeoutMs: number): IO
  * EtcdDiscovery for one cluster.
  */
 export function createEtcdDiscovery(options: EtcdDiscoveryOptions): EtcdDiscovery {
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError("createEtcdDiscovery: options must be an object with a cluster");
+  }
   const callTimeoutMs = options.callTimeoutMs ?? 3_000;
   const retryMaxMs = options.retryMaxDelayMs ?? 2_000;
   if (!(callTimeoutMs > 0)) throw new RangeError(`callTimeoutMs must be > 0, got ${callTimeoutMs}`);
