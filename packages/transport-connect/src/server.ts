@@ -296,8 +296,8 @@ export async function startCacheServer(options: CacheServerOptions): Promise<Cac
   return { address, close };
 }
 
-// The largest readMaxBytes connect-es accepts; outside it, it throws a ConnectError.
 const PORT: Range = { min: 0, max: 65_535, minClosed: true };
+// The largest readMaxBytes connect-es accepts; outside it, it throws a ConnectError.
 const READ_MAX_BYTES = { min: 1, max: 2 ** 32 - 1, minClosed: true };
 // Zero closes at once, cancelling what is in flight.
 const GRACE_MS = { ...TIMER_MS, minClosed: true };
