@@ -8,10 +8,10 @@ const SEEDS = [0x97cb3127, 0xb5ad4ece, 0x2c1b3c6d, 0x297a2d39] as const;
  * FrequencySketch is a count-min sketch of 4-bit counters (TinyLFU, Einziger, Friedman & Manes,
  * 2017): it estimates how often each key was seen in the recent past in a few bytes per entry.
  * After `sampleSize` increments every counter is halved, so the estimates follow a changing
- * popularity and old counts fade.
+ * popularity and old counts fade. Counters are packed eight to a 32-bit word.
  */
 export class FrequencySketch {
-  #table: Uint8Array;
+  #table: Uint32Array;
   #mask: number;
   #sampleSize: number;
   #additions = 0;
@@ -21,7 +21,7 @@ export class FrequencySketch {
   /** capacity is the expected number of distinct keys held (the cache's entry count). */
   constructor(capacity: number) {
     this.#capacity = 0;
-    this.#table = new Uint8Array(0);
+    this.#table = new Uint32Array(0);
     this.#mask = 0;
     this.#sampleSize = 0;
     this.ensureCapacity(capacity);
@@ -34,9 +34,10 @@ export class FrequencySketch {
     const n = Math.max(16, Math.min(Math.max(capacity, 2 * this.#capacity), 1 << 26));
     if (n <= this.#capacity) return;
     this.#capacity = n;
-    // Four counters per row and entry keep collisions rare (Caffeine allots 16 per entry, too).
+    // Four counters per row and entry keep collisions rare (Caffeine allots 16 per entry, too),
+    // at half a byte each: 8 bytes per entry.
     const width = 2 ** Math.ceil(Math.log2(n)) * 4;
-    this.#table = new Uint8Array(width * DEPTH);
+    this.#table = new Uint32Array((width * DEPTH) >>> 3);
     this.#mask = width - 1;
     this.#sampleSize = 10 * n;
     this.#additions = 0;
@@ -46,8 +47,10 @@ export class FrequencySketch {
   frequency(h: number): number {
     let min = MAX_COUNT;
     const width = this.#mask + 1;
+    const t = this.#table;
     for (let i = 0; i < DEPTH; i++) {
-      const c = this.#table[i * width + (mix(h ^ SEEDS[i]!) & this.#mask)]!;
+      const j = i * width + (mix(h ^ SEEDS[i]!) & this.#mask);
+      const c = (t[j >>> 3]! >>> ((j & 7) << 2)) & MAX_COUNT;
       if (c < min) min = c;
     }
     return min;
@@ -56,11 +59,13 @@ export class FrequencySketch {
   /** increment counts h once more; every sampleSize increments, all counts are halved. */
   increment(h: number): void {
     const width = this.#mask + 1;
+    const t = this.#table;
     let added = false;
     for (let i = 0; i < DEPTH; i++) {
       const j = i * width + (mix(h ^ SEEDS[i]!) & this.#mask);
-      if (this.#table[j]! < MAX_COUNT) {
-        this.#table[j]!++;
+      const shift = (j & 7) << 2;
+      if (((t[j >>> 3]! >>> shift) & MAX_COUNT) < MAX_COUNT) {
+        t[j >>> 3]! += 1 << shift;
         added = true;
       }
     }
@@ -82,12 +87,20 @@ export class FrequencySketch {
     const t = this.#table;
     let odd = 0;
     for (let i = 0; i < t.length; i++) {
-      odd += t[i]! & 1;
-      t[i] = t[i]! >>> 1;
+      odd += popcount(t[i]! & 0x11111111);
+      t[i] = (t[i]! >>> 1) & 0x77777777;
     }
     // Never below 0: odd / 4 is at most the table's width, under the sample size.
     this.#additions = Math.max(0, this.#additions - (odd >>> 2)) >>> 1;
   }
+}
+
+/** popcount counts the set bits of a 32-bit word. */
+function popcount(x: number): number {
+  x -= (x >>> 1) & 0x55555555;
+  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
+  x = (x + (x >>> 4)) & 0x0f0f0f0f;
+  return Math.imul(x, 0x01010101) >>> 24;
 }
 
 /** mix is a 32-bit finalizer (murmur3's fmix32): every input bit affects every output bit. */
