@@ -76,27 +76,42 @@ export function grpcUnary<I extends DescMessage, O extends DescMessage>(
       te: "trailers",
       "grpc-timeout": `${Math.max(1, Math.ceil(timeoutMs))}m`,
     };
-    sessions.request("POST", path, headers, {}).then(
-      (s) => {
-        stream = s;
-        if (settled) {
-          s.close(http2.constants.NGHTTP2_CANCEL);
-          return;
-        }
-        read(s, sessions, output, finish);
-        s.end(frame);
-      },
-      (reason: unknown) => finish(unavailable(reason)),
-    );
+    // A server refuses streams past its concurrency limit. A new connection's first calls go
+    // out before the server's SETTINGS have said what that limit is; a refused stream was not
+    // processed (RFC 9113, 8.7), and by the time it is refused the limit is known, so the
+    // call is sent again, where the session queues it until a stream is free.
+    const send = (refusals: number) => {
+      sessions.request("POST", path, headers, {}).then(
+        (s) => {
+          stream = s;
+          if (settled) {
+            s.close(http2.constants.NGHTTP2_CANCEL);
+            return;
+          }
+          const refused =
+            refusals < MAX_REFUSALS && !settled ? () => send(refusals + 1) : undefined;
+          read(s, sessions, output, finish, refused);
+          s.end(frame);
+        },
+        (reason: unknown) => finish(unavailable(reason)),
+      );
+    };
+    send(0);
   });
 }
+
+/** How many times one call is sent again after the server refused its stream. */
+const MAX_REFUSALS = 3;
 
 function read<O extends DescMessage>(
   stream: http2.ClientHttp2Stream,
   sessions: Http2SessionManager,
   output: O,
   finish: (error: ConnectError | undefined, value?: MessageShape<O>) => void,
+  refused: (() => void) | undefined,
 ): void {
+  const wasRefused = () =>
+    refused !== undefined && stream.rstCode === http2.constants.NGHTTP2_REFUSED_STREAM;
   let head: http2.IncomingHttpHeaders | undefined;
   let trailers: http2.IncomingHttpHeaders | undefined;
   const chunks: Buffer[] = [];
@@ -110,8 +125,14 @@ function read<O extends DescMessage>(
     chunks.push(chunk);
     sessions.notifyResponseByteRead(stream);
   });
-  stream.on("error", (e) => finish(unavailable(e)));
+  stream.on("error", (e) => {
+    if (!wasRefused()) finish(unavailable(e));
+  });
   stream.on("close", () => {
+    if (head === undefined && wasRefused()) {
+      refused!();
+      return;
+    }
     if (head === undefined) {
       finish(new ConnectError(`stream closed (HTTP/2 code ${stream.rstCode})`, Code.Unavailable));
       return;

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import * as http2 from "node:http2";
 import * as net from "node:net";
-import { after, before, describe, test } from "node:test";
+import { after, before, describe, mock, test } from "node:test";
+import { create, toBinary } from "@bufbuild/protobuf";
 import { Code, type ConnectError, createClient } from "@connectrpc/connect";
 import {
   createConnectTransport,
@@ -9,7 +10,7 @@ import {
   createGrpcWebTransport,
 } from "@connectrpc/connect-node";
 import { createRegistry, GeeCacheError, type Registry } from "@geecache/core";
-import { CacheService } from "@geecache/proto";
+import { CacheService, GetRequestSchema } from "@geecache/proto";
 import { Health, HealthCheckResponse_ServingStatus } from "@geecache/proto/health";
 import { createPeerClient } from "./peer-client.ts";
 import { type CacheServer, type CacheServerOptions, startCacheServer } from "./server.ts";
@@ -36,9 +37,11 @@ const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
 const getPath = "/geecache.v1.CacheService/Get";
 
 /** Sends text on a new connection and returns all it gets back. */
-function rawHttp(port: number, text: string): Promise<string> {
+function rawHttp(port: number, text: string, end = true): Promise<string> {
   return new Promise((resolve, reject) => {
-    const socket = net.connect(port, "127.0.0.1", () => socket.end(text));
+    const socket = net.connect(port, "127.0.0.1", () =>
+      end ? socket.end(text) : socket.write(text),
+    );
     let reply = "";
     socket.setEncoding("utf8");
     socket.on("data", (chunk: string) => {
@@ -333,6 +336,163 @@ function gatedRegistry() {
   return { registry, release, startedCount };
 }
 
+describe("clients that would hold or break a node", { timeout: 10_000 }, () => {
+  /** A raw HTTP/2 stream on session: its response headers, and when and how it closed. */
+  function rawStream(
+    session: http2.ClientHttp2Session,
+    headers: http2.OutgoingHttpHeaders,
+    body: Uint8Array | undefined,
+  ) {
+    const stream = session.request({ ":method": "POST", ":path": getPath, ...headers });
+    if (body !== undefined) stream.write(body);
+    const started = performance.now();
+    const closed = new Promise<{ afterMs: number; rstCode: number; status: unknown }>((resolve) => {
+      let status: unknown;
+      stream.on("response", (h) => {
+        status = h["grpc-status"] ?? h[":status"];
+      });
+      stream.on("trailers", (h) => {
+        status = h["grpc-status"] ?? status;
+      });
+      stream.on("error", () => undefined);
+      stream.resume();
+      stream.on("close", () =>
+        resolve({ afterMs: performance.now() - started, rstCode: stream.rstCode ?? 0, status }),
+      );
+    });
+    return { stream, closed };
+  }
+  const grpcHeaders = { "content-type": "application/grpc", te: "trailers" };
+
+  test("each HTTP/2 connection gets maxConcurrentStreams streams; a peer past it queues", async () => {
+    const registry = createRegistry();
+    registry.newGroup({
+      name: "slow",
+      maxBytes: 1 << 20,
+      getter: async (key: string) => {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        return `v-${key}`;
+      },
+    });
+    const server = await startCacheServer({ registry, port: 0, maxConcurrentStreams: 2 });
+    const session = http2.connect(`http://127.0.0.1:${server.address.port}`);
+    const peer = createPeerClient(`127.0.0.1:${server.address.port}`);
+    try {
+      const settings = await new Promise<http2.Settings>((resolve) =>
+        session.once("remoteSettings", resolve),
+      );
+      assert.equal(settings.maxConcurrentStreams, 2);
+      const keys = ["a", "b", "c", "d", "e", "f"];
+      const values = await Promise.all(keys.map((key) => peer.get({ group: "slow", key })));
+      assert.deepEqual(
+        values.map((v) => decode(v.value)),
+        keys.map((k) => `v-${k}`),
+      );
+    } finally {
+      session.close();
+      await peer.close();
+      await server.close({ graceMs: 1_000 });
+    }
+  });
+
+  test("a request body that never completes is cut off at the call's deadline", async () => {
+    const server = await startCacheServer({
+      registry: demoRegistry().registry,
+      port: 0,
+      maxTimeoutMs: 600,
+    });
+    const session = http2.connect(`http://127.0.0.1:${server.address.port}`);
+    try {
+      // Three bytes of a five-byte envelope header, and no end: with a deadline, and without
+      // one (then maxTimeoutMs).
+      const partial = Uint8Array.of(0, 0, 0);
+      const withDeadline = rawStream(session, { ...grpcHeaders, "grpc-timeout": "200m" }, partial);
+      const without = rawStream(session, grpcHeaders, partial);
+      for (const [{ closed }, deadline] of [
+        [withDeadline, 200],
+        [without, 600],
+      ] as const) {
+        const { afterMs, rstCode } = await closed;
+        assert.equal(rstCode, http2.constants.NGHTTP2_CANCEL);
+        assert.ok(afterMs >= deadline && afterMs < deadline + 3_000, `closed after ${afterMs} ms`);
+      }
+      // The same over HTTP/1.1: a Content-Length the body never reaches.
+      const started = performance.now();
+      const reply = await rawHttp(
+        server.address.port,
+        `POST ${getPath} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n` +
+          "Connect-Timeout-Ms: 200\r\nContent-Length: 100\r\n\r\n{",
+        false,
+      );
+      assert.match(reply, /^HTTP\/1\.1 408 /);
+      assert.match(reply, /\{"code":"deadline_exceeded",/);
+      assert.ok(performance.now() - started < 3_000);
+    } finally {
+      session.close();
+      await server.close({ graceMs: 1_000 });
+    }
+  });
+
+  test("an idle HTTP/2 connection is closed after idleTimeoutMs", async () => {
+    const server = await startCacheServer({
+      registry: demoRegistry().registry,
+      port: 0,
+      idleTimeoutMs: 200,
+    });
+    const session = http2.connect(`http://127.0.0.1:${server.address.port}`);
+    try {
+      const started = performance.now();
+      await new Promise((resolve) => session.once("goaway", resolve));
+      assert.ok(performance.now() - started < 3_000);
+    } finally {
+      session.destroy();
+      await server.close({ graceMs: 1_000 });
+    }
+  });
+
+  test("a client that cancels mid-response is logged at debug, not printed to the console", async () => {
+    const registry = createRegistry();
+    registry.newGroup({ name: "big", maxBytes: 8 << 20, getter: () => "x".repeat(1 << 20) });
+    const records: { level: string; msg: string | undefined }[] = [];
+    const log = (level: string) => (_obj: object, msg?: string) => records.push({ level, msg });
+    const logger = {
+      debug: log("debug"),
+      info: log("info"),
+      warn: log("warn"),
+      error: log("error"),
+    };
+    const server = await startCacheServer({ registry, port: 0, logger });
+    const consoleError = mock.method(console, "error", () => undefined);
+    const session = http2.connect(`http://127.0.0.1:${server.address.port}`);
+    try {
+      const message = create(GetRequestSchema, { group: "big", key: "k" });
+      const bytes = toBinary(GetRequestSchema, message);
+      const envelope = new Uint8Array(5 + bytes.length);
+      new DataView(envelope.buffer).setUint32(1, bytes.length);
+      envelope.set(bytes, 5);
+      const stream = session.request({ ":method": "POST", ":path": getPath, ...grpcHeaders });
+      stream.end(envelope);
+      stream.on("error", () => undefined);
+      await new Promise<void>((resolve) =>
+        stream.once("data", () => {
+          stream.close(http2.constants.NGHTTP2_CANCEL);
+          resolve();
+        }),
+      );
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      assert.equal(consoleError.mock.callCount(), 0);
+      assert.deepEqual(
+        records.filter((r) => r.level !== "debug"),
+        [],
+      );
+    } finally {
+      consoleError.mock.restore();
+      session.close();
+      await server.close({ graceMs: 1_000 });
+    }
+  });
+});
+
 describe("IPv6", () => {
   test("a peer client calls a server listening on ::1", async () => {
     const server = await startCacheServer({
@@ -472,6 +632,8 @@ describe("startCacheServer rejects options that would leave it unusable", () => 
     headersTimeoutMs: [-1, 0, Number.NaN, 2 ** 31],
     readMaxBytes: [-1, 0, Number.NaN, 2 ** 32],
     port: [-1, 65_536, Number.NaN, 1.5],
+    idleTimeoutMs: [-1, 0, Number.NaN, 2 ** 31],
+    maxConcurrentStreams: [0, -1, Number.NaN, 2 ** 31, 1.5],
   };
   for (const [name, values] of Object.entries(ranges)) {
     test(`${name} out of range is a RangeError`, async () => {

@@ -2,11 +2,11 @@ import * as http from "node:http";
 import * as http2 from "node:http2";
 import * as net from "node:net";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Logger, Registry } from "@geecache/core";
 import { CacheService } from "@geecache/proto";
 import { createCacheService } from "./cache-service.ts";
 import { createHealthState } from "./health.ts";
+import { createNodeHandler } from "./node-handler.ts";
 import { checkRange, type Range, TIMER_MS } from "./options.ts";
 
 /**
@@ -55,6 +55,13 @@ export interface CacheServerOptions {
   firstByteTimeoutMs?: number;
   /** An HTTP/1.1 request whose headers take longer than this gets 408; 60 s (Node's default). */
   headersTimeoutMs?: number;
+  /** An HTTP/2 connection with no frame for this long is closed gracefully; 6 minutes. */
+  idleTimeoutMs?: number;
+  /**
+   * Streams one HTTP/2 connection may have open at once, 1 to 2^31-1; 256 by default. A peer
+   * past it queues its new calls until others end.
+   */
+  maxConcurrentStreams?: number;
 }
 
 /** CloseOptions configure CacheServer.close. */
@@ -98,7 +105,7 @@ export async function startCacheServer(options: CacheServerOptions): Promise<Cac
   const shutdown = new AbortController();
   let nodeId = options.nodeId;
 
-  const handler = connectNodeAdapter({
+  const serve = createNodeHandler({
     routes: (router) => {
       createCacheService(options.registry, { nodeId: () => nodeId ?? "" })(router);
       health.routes(router);
@@ -112,37 +119,12 @@ export async function startCacheServer(options: CacheServerOptions): Promise<Cac
         code: "unimplemented",
         message: `no RPC at ${req.method} ${req.url?.split("?")[0]}`,
       });
-      res.writeHead(404, { "content-type": "application/json" });
+      res.statusCode = 404;
+      res.setHeader("content-type", "application/json");
       res.end(body);
     },
+    logger,
   });
-
-  // connect-node builds each request's URL from its Host (HTTP/1.1) or :authority (HTTP/2) and
-  // throws, outside any promise, when it cannot: a missing Host (HTTP/1.0), a malformed one, or
-  // an unbracketed IPv6 address, which Node's own HTTP/2 client sends for "[::1]:port". Thrown
-  // there, one such request would end the process. The service never reads the authority, so
-  // one it cannot parse is replaced with the address the connection came in on.
-  const serve = (
-    req: http.IncomingMessage | http2.Http2ServerRequest,
-    res: http.ServerResponse | http2.Http2ServerResponse,
-  ) => {
-    const key = req.httpVersionMajor >= 2 ? ":authority" : "host";
-    const authority = req.headers[key];
-    if (typeof authority !== "string" || !URL.canParse(`http://${authority}/`)) {
-      const local = req.socket.localAddress ?? host;
-      req.headers[key] = `${net.isIPv6(local) ? `[${local}]` : local}:${req.socket.localPort}`;
-    }
-    try {
-      handler(req, res);
-    } catch (reason) {
-      logger?.error({ err: reason, url: req.url }, "geecache: request could not be handled");
-      if (!res.headersSent) {
-        res.statusCode = 500;
-        res.setHeader("content-type", "application/json");
-      }
-      res.end('{"code":"internal","message":"internal error"}');
-    }
-  };
 
   let draining = false;
   // In-flight requests per HTTP/1.1 socket, so a drain closes idle keep-alive sockets at once
@@ -183,7 +165,20 @@ export async function startCacheServer(options: CacheServerOptions): Promise<Cac
     socket.once("close", () => h1InFlight.delete(socket));
   });
 
-  const h2 = http2.createServer({}, serve);
+  // Each open stream holds a request, a response and a handler, some 20 KB: without a limit
+  // (Node's default is 2^32-1) one connection opening streams it never finishes takes the heap.
+  // A client past the limit queues its new streams until others end.
+  const h2 = http2.createServer(
+    { settings: { maxConcurrentStreams: options.maxConcurrentStreams ?? 256 } },
+    serve,
+  );
+  // An HTTP/2 connection with no frame for idleTimeoutMs is closed (GOAWAY: calls in flight
+  // finish). It outlasts a peer client's own 5-minute idle timeout, so that peers close first.
+  h2.setTimeout(options.idleTimeoutMs ?? 6 * 60_000);
+  h2.on("timeout", (session: http2.ServerHttp2Session) => {
+    logger?.debug({}, "geecache: closing an idle http/2 connection");
+    session.close();
+  });
   h2.on("session", (session) => {
     h2Sessions.add(session);
     session.once("close", () => h2Sessions.delete(session));
@@ -297,6 +292,7 @@ export async function startCacheServer(options: CacheServerOptions): Promise<Cac
 }
 
 const PORT: Range = { min: 0, max: 65_535, minClosed: true };
+const STREAMS: Range = { min: 1, max: 2 ** 31 - 1, minClosed: true };
 // The largest readMaxBytes connect-es accepts; outside it, it throws a ConnectError.
 const READ_MAX_BYTES = { min: 1, max: 2 ** 32 - 1, minClosed: true };
 // Zero closes at once, cancelling what is in flight.
@@ -327,7 +323,20 @@ function checkServerOptions(options: CacheServerOptions): void {
   if (!Number.isInteger(options.port)) {
     throw new RangeError(`port must be an integer, got ${options.port}`);
   }
-  for (const name of ["firstByteTimeoutMs", "maxTimeoutMs", "headersTimeoutMs"] as const) {
+  if (options.maxConcurrentStreams !== undefined) {
+    checkRange("maxConcurrentStreams", options.maxConcurrentStreams, STREAMS);
+    if (!Number.isInteger(options.maxConcurrentStreams)) {
+      throw new RangeError(
+        `maxConcurrentStreams must be an integer, got ${options.maxConcurrentStreams}`,
+      );
+    }
+  }
+  for (const name of [
+    "firstByteTimeoutMs",
+    "maxTimeoutMs",
+    "headersTimeoutMs",
+    "idleTimeoutMs",
+  ] as const) {
     if (options[name] !== undefined) checkRange(name, options[name]);
   }
   if (options.readMaxBytes !== undefined) {
