@@ -71,15 +71,12 @@ export function parseEtcdConfig(
   const config: EtcdConfig = { endpoints, cluster, callTimeoutMs };
   const { ETCD_USERNAME: username, ETCD_PASSWORD: password } = env;
   // One without the other is a deployment mistake that etcd would only report later, as a
-  // failed authentication or a permission error on the first write.
-  const hasUser = username !== undefined && username !== "";
-  const hasPassword = password !== undefined && password !== "";
-  if (hasUser !== hasPassword) {
-    throw new TypeError(
-      `ETCD_${hasUser ? "USERNAME" : "PASSWORD"} is set but ETCD_${hasUser ? "PASSWORD" : "USERNAME"} is not; etcd auth needs both`,
-    );
+  // failed authentication or a permission error on the first write. Empty counts as unset.
+  if (!username !== !password) {
+    const [set, unset] = username ? ["USERNAME", "PASSWORD"] : ["PASSWORD", "USERNAME"];
+    throw new TypeError(`ETCD_${set} is set but ETCD_${unset} is not; etcd auth needs both`);
   }
-  if (hasUser && hasPassword) config.auth = { username, password };
+  if (username && password) config.auth = { username, password };
   if (values["etcd-ca"] !== undefined) {
     config.tls = { ca: readPem(values["etcd-ca"], "--etcd-ca") };
     if (values["etcd-cert"] !== undefined)

@@ -88,8 +88,7 @@ export function grpcUnary<I extends DescMessage, O extends DescMessage>(
             s.close(http2.constants.NGHTTP2_CANCEL);
             return;
           }
-          const refused =
-            refusals < MAX_REFUSALS && !settled ? () => send(refusals + 1) : undefined;
+          const refused = refusals < MAX_REFUSALS ? () => send(refusals + 1) : undefined;
           read(s, sessions, output, finish, refused);
           s.end(frame);
         },

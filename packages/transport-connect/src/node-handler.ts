@@ -92,6 +92,9 @@ function isHttp2(req: Request): req is http2.Http2ServerRequest {
   return req.httpVersionMajor >= 2;
 }
 
+/** The last authority that parsed (starts with one that does, so that "" or none never match). */
+let lastParsed = "localhost";
+
 /**
  * connect-node builds each request's URL from its Host (HTTP/1.1) or :authority (HTTP/2) and
  * throws, outside any promise, when it cannot: a missing Host (HTTP/1.0), a malformed one, or an
@@ -101,7 +104,12 @@ function isHttp2(req: Request): req is http2.Http2ServerRequest {
 function fixAuthority(req: Request): void {
   const key = isHttp2(req) ? ":authority" : "host";
   const authority = req.headers[key];
-  if (typeof authority === "string" && URL.canParse(`http://${authority}/`)) return;
+  // Peers send one authority on every call: it is parsed once, not per request.
+  if (authority === lastParsed) return;
+  if (typeof authority === "string" && URL.canParse(`http://${authority}/`)) {
+    lastParsed = authority;
+    return;
+  }
   const local = req.socket.localAddress ?? "127.0.0.1";
   req.headers[key] = `${net.isIPv6(local) ? `[${local}]` : local}:${req.socket.localPort}`;
 }
@@ -120,11 +128,15 @@ const GRPC_UNITS: Record<string, number> = {
  * without one. A malformed header gets maxTimeoutMs too: connect-es refuses the call at once.
  */
 function deadlineMs(req: Request, maxTimeoutMs: number): number {
-  const grpc = /^(\d{1,8})([HMSmun])$/.exec(String(req.headers["grpc-timeout"] ?? ""));
-  const connect = /^\d{1,10}$/.exec(String(req.headers["connect-timeout-ms"] ?? ""));
+  const grpc = req.headers["grpc-timeout"];
+  const connect = req.headers["connect-timeout-ms"];
   let ms = maxTimeoutMs;
-  if (grpc !== null) ms = Number(grpc[1]) * GRPC_UNITS[grpc[2]!]!;
-  else if (connect !== null) ms = Number(connect[0]);
+  if (typeof grpc === "string") {
+    const m = /^(\d{1,8})([HMSmun])$/.exec(grpc);
+    if (m !== null) ms = Number(m[1]) * GRPC_UNITS[m[2]!]!;
+  } else if (typeof connect === "string" && /^\d{1,10}$/.test(connect)) {
+    ms = Number(connect);
+  }
   return Math.min(ms, maxTimeoutMs);
 }
 

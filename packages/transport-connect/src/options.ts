@@ -9,6 +9,8 @@ export interface Range {
   min: number;
   max: number;
   minClosed?: boolean;
+  /** Whole numbers only. */
+  integer?: boolean;
 }
 
 /** What every timeout and interval option accepts. */
@@ -19,7 +21,7 @@ export const TIMER_MS: Range = { min: 0, max: MAX_TIMER_MS };
  * number) or a RangeError, both naming the option and the value given.
  */
 export function checkRange(name: string, value: unknown, range: Range = TIMER_MS): number {
-  const { min, max, minClosed = false } = range;
+  const { min, max, minClosed = false, integer = false } = range;
   if (typeof value !== "number") {
     throw new TypeError(`${name} must be a number, got ${typeof value}`);
   }
@@ -28,6 +30,9 @@ export function checkRange(name: string, value: unknown, range: Range = TIMER_MS
     throw new RangeError(
       `${name} must be ${minClosed ? ">=" : ">"} ${min} and <= ${max}, got ${value}`,
     );
+  }
+  if (integer && !Number.isInteger(value)) {
+    throw new RangeError(`${name} must be an integer, got ${value}`);
   }
   return value;
 }

@@ -291,8 +291,8 @@ export async function startCacheServer(options: CacheServerOptions): Promise<Cac
   return { address, close };
 }
 
-const PORT: Range = { min: 0, max: 65_535, minClosed: true };
-const STREAMS: Range = { min: 1, max: 2 ** 31 - 1, minClosed: true };
+const PORT: Range = { min: 0, max: 65_535, minClosed: true, integer: true };
+const STREAMS: Range = { min: 1, max: 2 ** 31 - 1, minClosed: true, integer: true };
 // The largest readMaxBytes connect-es accepts; outside it, it throws a ConnectError.
 const READ_MAX_BYTES = { min: 1, max: 2 ** 32 - 1, minClosed: true };
 // Zero closes at once, cancelling what is in flight.
@@ -320,16 +320,8 @@ function checkServerOptions(options: CacheServerOptions): void {
   }
   // Node would take "8001" as a port, and throw its own error, without the option's name, for 1.5.
   checkRange("port", options.port, PORT);
-  if (!Number.isInteger(options.port)) {
-    throw new RangeError(`port must be an integer, got ${options.port}`);
-  }
   if (options.maxConcurrentStreams !== undefined) {
     checkRange("maxConcurrentStreams", options.maxConcurrentStreams, STREAMS);
-    if (!Number.isInteger(options.maxConcurrentStreams)) {
-      throw new RangeError(
-        `maxConcurrentStreams must be an integer, got ${options.maxConcurrentStreams}`,
-      );
-    }
   }
   for (const name of [
     "firstByteTimeoutMs",
