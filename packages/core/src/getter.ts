@@ -17,7 +17,7 @@ export type GetterValue = Uint8Array | string | ByteView;
 
 /**
  * GetterResult is what a getter returns:
- * - a GetterValue, cached without expiry (until evicted);
+ * - a GetterValue, cached without expiry (until evicted), or for the group's ttlMs if it has one;
  * - `{ value, ttlMs }`, cached for ttlMs milliseconds (the expiry travels with the value to
  *   peers and their hot caches);
  * - `null` or `undefined`: the key does not exist at the source ("not found"). Throwing
@@ -56,26 +56,37 @@ function isValue(r: unknown): r is GetterValue {
 
 /**
  * normalizeResult turns what a getter returned into a ByteView carrying its absolute expiry, or
- * undefined for not found. A bare ByteView keeps its own expiry. It throws a TypeError on a
- * malformed result.
+ * undefined for not found. A result's own ttlMs wins, then a bare ByteView's own expiry, then
+ * defaultTtlMs (none: no expiry). It throws a TypeError on a malformed result.
  */
-export function normalizeResult(result: GetterResult, now: number): ByteView | undefined {
+export function normalizeResult(
+  result: GetterResult,
+  now: number,
+  defaultTtlMs?: number,
+): ByteView | undefined {
   if (result === null || result === undefined) return undefined;
-  if (result instanceof ByteView) return result;
-  if (isValue(result)) return ByteView.from(result);
-  if (typeof result !== "object" || !isValue(result.value)) {
+  let value: GetterValue;
+  let ttlMs: number | undefined;
+  if (isValue(result)) value = result;
+  else if (typeof result === "object" && isValue(result.value)) {
+    value = result.value;
+    ttlMs = result.ttlMs;
+    if (
+      ttlMs !== undefined &&
+      (typeof ttlMs !== "number" || !Number.isFinite(ttlMs) || ttlMs <= 0)
+    ) {
+      throw new TypeError(`a getter's ttlMs must be a finite number > 0, got ${String(ttlMs)}`);
+    }
+  } else {
     throw new TypeError(
       "a getter must return bytes, a string, a ByteView, { value, ttlMs? }, null or undefined",
     );
   }
-  const ttlMs = result.ttlMs;
-  if (ttlMs === undefined) {
-    return result.value instanceof ByteView ? result.value : ByteView.from(result.value);
+  if (ttlMs === undefined && value instanceof ByteView && value.expiresAtMs !== undefined) {
+    return value;
   }
-  if (typeof ttlMs !== "number" || !Number.isFinite(ttlMs) || ttlMs <= 0) {
-    throw new TypeError(`a getter's ttlMs must be a finite number > 0, got ${String(ttlMs)}`);
-  }
-  return toView(result.value, now + ttlMs);
+  ttlMs ??= defaultTtlMs;
+  return ttlMs === undefined ? toView(value, undefined) : toView(value, now + ttlMs);
 }
 
 /** isNotFound tells whether a thrown value means "not found". */

@@ -173,6 +173,41 @@ describe("Group.get TTL", () => {
     assert.equal((await g.get("k")).toString(), "v2");
   });
 
+  it("gives the group's ttlMs to values the getter left without one, and no other", async () => {
+    const results: Record<string, () => GetterResult> = {
+      plain: () => "v",
+      bytes: () => new Uint8Array([1]),
+      view: () => ByteView.from("v"),
+      object: () => ({ value: "v" }),
+      own: () => ({ value: "v", ttlMs: 50 }),
+      ownView: () => ByteView.from("v", { expiresAtMs: 1_000_000 + 70 }),
+    };
+    const t = setup({ ttlMs: 200, getter: (key) => results[key]!() });
+    const expiry = async (key: string) => (await t.group.get(key)).expiresAtMs;
+    for (const key of ["plain", "bytes", "view", "object"]) {
+      assert.equal(await expiry(key), t.now() + 200, key);
+    }
+    assert.equal(await expiry("own"), t.now() + 50);
+    assert.equal(await expiry("ownView"), t.now() + 70);
+  });
+
+  it("reloads a value once the group's ttlMs has passed", async () => {
+    const t = setup({ ttlMs: 100 }, new Map([["k", "v"]]));
+    await t.group.get("k");
+    t.advance(99);
+    await t.group.get("k");
+    assert.equal(t.calls.get("k"), 1);
+    t.advance(1);
+    await t.group.get("k");
+    assert.equal(t.calls.get("k"), 2);
+  });
+
+  it("refuses a ttlMs that is not a positive number", () => {
+    for (const ttlMs of [0, -1, Number.NaN, Number.POSITIVE_INFINITY, "5" as unknown as number]) {
+      assert.throws(() => setup({ ttlMs }), isCode("INVALID_ARGUMENT"), String(ttlMs));
+    }
+  });
+
   it("fails the load on a bad ttl", async () => {
     const { group } = setup({ getter: () => ({ value: "v", ttlMs: -1 }) });
     await assert.rejects(group.get("k"), isCode("LOAD_FAILED"));

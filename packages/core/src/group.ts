@@ -47,6 +47,11 @@ export interface GroupOptions {
    * hot cache. Default 0.1 (groupcache's one in ten); 1 mirrors every value, 0 none.
    */
   hotCacheSampleRate?: number;
+  /**
+   * ttlMs is how long a loaded value stays cached when its getter gave it no expiry (a result's
+   * own ttlMs, or a ByteView's own expiry, wins). Default: none, values stay until evicted.
+   */
+  ttlMs?: number;
   /** cacheFactory creates both caches, choosing the eviction policy. Default: LRU (lruFactory). */
   cacheFactory?: CacheFactory;
   /** peers picks the owner of a key for this group; default: the registry's picker. */
@@ -192,6 +197,9 @@ export function createGroup(options: GroupOptions, context: GroupContext): Group
   if (hotFraction === 1) throw invalid(`group ${name}: hotCacheFraction must be < 1, got 1`);
   const sampleRate = options.hotCacheSampleRate ?? DEFAULT_HOT_CACHE_SAMPLE_RATE;
   checkRange(`group ${name}: hotCacheSampleRate`, sampleRate, 0, 1);
+  const ttlMs = options.ttlMs;
+  if (ttlMs !== undefined)
+    checkRange(`group ${name}: ttlMs`, ttlMs, 0, Number.MAX_SAFE_INTEGER, true);
   const negativeTtlMs = options.negativeTtlMs ?? DEFAULT_NEGATIVE_TTL_MS;
   checkRange(`group ${name}: negativeTtlMs`, negativeTtlMs, 0, Number.MAX_SAFE_INTEGER);
   const negativeMaxEntries = options.negativeMaxEntries ?? DEFAULT_NEGATIVE_MAX_ENTRIES;
@@ -351,7 +359,11 @@ export function createGroup(options: GroupOptions, context: GroupContext): Group
         if (negative?.has(key)) throw notFound(key);
         let view: ByteView | undefined;
         try {
-          view = normalizeResult(await getter.get(key, { signal: loadSignal, group: name }), now());
+          view = normalizeResult(
+            await getter.get(key, { signal: loadSignal, group: name }),
+            now(),
+            ttlMs,
+          );
         } catch (e) {
           if (isNotFound(e)) view = undefined;
           else {
