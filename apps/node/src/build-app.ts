@@ -4,6 +4,7 @@ import {
   createRegistry,
   type Getter,
   type GetterFunc,
+  type GroupOptions,
   type GroupStats,
   type Logger,
   type Member,
@@ -12,8 +13,21 @@ import {
 } from "@geecache/core";
 import { cacheFactory, type PolicyName } from "@geecache/policies";
 
-/** NodeAppOptions configure buildNodeApp. */
-export interface NodeAppOptions {
+/**
+ * NodeAppOptions configure buildNodeApp. The group options picked from core apply to every group;
+ * give loadTimeoutMs longer than the source's own deadline, or a slow source is cut off here
+ * first.
+ */
+export interface NodeAppOptions
+  extends Pick<
+    GroupOptions,
+    | "hotCacheFraction"
+    | "hotCacheSampleRate"
+    | "ttlMs"
+    | "negativeTtlMs"
+    | "loadTimeoutMs"
+    | "peerTimeoutMs"
+  > {
   /** This node's advertised address, its identity on the ring. */
   self: string;
   /** Names of the groups to serve; each gets the same getter and budget. */
@@ -26,13 +40,6 @@ export interface NodeAppOptions {
   picker: RingPeerPicker;
   /** Every group's eviction policy; "lru" by default. */
   policy?: PolicyName;
-  hotCacheFraction?: number;
-  /**
-   * Deadline of one getter call; core's default (10 s) when absent. Make it longer than the
-   * source's own deadline, or a slow source is cut off here first.
-   */
-  loadTimeoutMs?: number;
-  peerTimeoutMs?: number;
   logger?: Logger;
   /** Extra figures of the data source for /stats (e.g. the demo source's lookups per key). */
   sourceStats?: () => unknown;
@@ -87,11 +94,13 @@ export function buildNodeApp(options: NodeAppOptions): NodeApp {
       getter: options.getter,
       maxBytes: options.cacheBytes,
       cacheFactory: cacheFactory(policy),
-      ...(options.hotCacheFraction === undefined
-        ? {}
-        : { hotCacheFraction: options.hotCacheFraction }),
-      ...(options.loadTimeoutMs === undefined ? {} : { loadTimeoutMs: options.loadTimeoutMs }),
-      ...(options.peerTimeoutMs === undefined ? {} : { peerTimeoutMs: options.peerTimeoutMs }),
+      // Core takes an undefined option as its default.
+      hotCacheFraction: options.hotCacheFraction,
+      hotCacheSampleRate: options.hotCacheSampleRate,
+      ttlMs: options.ttlMs,
+      negativeTtlMs: options.negativeTtlMs,
+      loadTimeoutMs: options.loadTimeoutMs,
+      peerTimeoutMs: options.peerTimeoutMs,
     });
   }
   let draining = false;

@@ -98,6 +98,14 @@ test("bad input is refused with a clear message", () => {
     [["--shutdown-grace", "600h"], /--shutdown-grace must be at most/],
     [["--demo-delay", "600h"], /--demo-delay must be at most/],
     [["--cache-bytes", "0"], /--cache-bytes must be positive/],
+    [["--hot-cache-sample-rate", "1.5"], /--hot-cache-sample-rate must be in \[0, 1\]/],
+    [["--ttl", "0"], /--ttl must be positive/],
+    [["--ttl", "later"], /--ttl: invalid duration/],
+    [["--negative-ttl", "-1s"], /--negative-ttl/],
+    [["--max-streams", "0"], /--max-streams must be a whole number from 1/],
+    [["--max-streams", "2.5"], /--max-streams must be a whole number/],
+    [["--max-streams", `${2 ** 31}`], /--max-streams must be a whole number/],
+    [["--idle-timeout", "0"], /--idle-timeout must be positive/],
     // --id, --weight and --lease-ttl mean nothing without etcd.
     [["--weight", "2"], /--weight applies only with --etcd/],
     [["--id", "a", "--lease-ttl", "5s"], /--id, --lease-ttl apply only with --etcd/],
@@ -111,6 +119,26 @@ test("bad input is refused with a clear message", () => {
     );
   }
   assert.throws(() => parseNodeConfig([], { GEECACHE_WEIGHT: "2" }), /--weight applies only/);
+});
+
+test("group and server tuning: TTLs, hot cache sampling, HTTP/2 limits", () => {
+  const d = parseNodeConfig([], {})!;
+  assert.equal(d.ttlMs, undefined);
+  assert.equal(d.negativeTtlMs, 1_000);
+  assert.equal(d.hotCacheSampleRate, undefined);
+  assert.equal(d.maxConcurrentStreams, 256);
+  assert.equal(d.idleTimeoutMs, 6 * 60_000);
+  const c = parseNodeConfig(
+    ["--ttl", "5m", "--negative-ttl", "0", "--hot-cache-sample-rate", "1", "--max-streams", "64"],
+    { GEECACHE_IDLE_TIMEOUT: "10m" },
+  )!;
+  assert.equal(c.ttlMs, 5 * 60_000);
+  assert.equal(c.negativeTtlMs, 0);
+  assert.equal(c.hotCacheSampleRate, 1);
+  assert.equal(c.maxConcurrentStreams, 64);
+  assert.equal(c.idleTimeoutMs, 10 * 60_000);
+  // No timer is armed per entry: a TTL may be longer than Node's longest timer (24.8 days).
+  assert.equal(parseNodeConfig(["--ttl", "900h"], {})!.ttlMs, 900 * 3_600_000);
 });
 
 test("limits: --peer-timeout up to 60s, the longest deadline a node's server accepts", () => {

@@ -16,7 +16,11 @@ import {
 } from "@geecache/cli";
 import { DEFAULT_LOAD_TIMEOUT_MS } from "@geecache/core";
 import { isPolicyName, type PolicyName, policyNames } from "@geecache/policies";
-import { DEFAULT_MAX_TIMEOUT_MS } from "@geecache/transport-connect";
+import {
+  DEFAULT_IDLE_TIMEOUT_MS,
+  DEFAULT_MAX_CONCURRENT_STREAMS,
+  DEFAULT_MAX_TIMEOUT_MS,
+} from "@geecache/transport-connect";
 import { checkOriginUrlTemplate } from "./http-source.ts";
 
 /**
@@ -84,7 +88,23 @@ export const nodeOptionSpecs = {
   "hot-cache-fraction": {
     env: "GEECACHE_HOT_CACHE_FRACTION",
     arg: "<0..1>",
-    help: "share of the budget for values mirrored from peers (core's default)",
+    help: "share of the budget for values mirrored from peers (core's default, 1/8)",
+  },
+  "hot-cache-sample-rate": {
+    env: "GEECACHE_HOT_CACHE_SAMPLE_RATE",
+    arg: "<0..1>",
+    help: "share of the values fetched from peers that are mirrored (core's default, 0.1)",
+  },
+  ttl: {
+    env: "GEECACHE_TTL",
+    arg: "<duration>",
+    help: "how long a value stays cached when the source gives no expiry (default: until evicted)",
+  },
+  "negative-ttl": {
+    env: "GEECACHE_NEGATIVE_TTL",
+    default: "1s",
+    arg: "<duration>",
+    help: "how long a key the source does not have is remembered; 0 disables",
   },
   source: { env: "GEECACHE_SOURCE", default: "demo", arg: "demo|http", help: "data source" },
   "demo-delay": {
@@ -116,6 +136,18 @@ export const nodeOptionSpecs = {
     arg: "<duration>",
     help: "deadline of a call to a peer, at most 60s",
   },
+  "max-streams": {
+    env: "GEECACHE_MAX_STREAMS",
+    default: String(DEFAULT_MAX_CONCURRENT_STREAMS),
+    arg: "<n>",
+    help: "calls one HTTP/2 connection may have open at once; a peer past it waits",
+  },
+  "idle-timeout": {
+    env: "GEECACHE_IDLE_TIMEOUT",
+    default: `${DEFAULT_IDLE_TIMEOUT_MS / 60_000}m`,
+    arg: "<duration>",
+    help: "an HTTP/2 connection without a frame this long is closed (keep it above peers' 5m)",
+  },
   "shutdown-grace": {
     env: "GEECACHE_SHUTDOWN_GRACE",
     default: "10s",
@@ -144,6 +176,11 @@ export interface NodeConfig {
   cacheBytes: number;
   policy: PolicyName;
   hotCacheFraction?: number;
+  hotCacheSampleRate?: number;
+  /** Expiry of values the source gives none; none: until evicted. */
+  ttlMs?: number;
+  /** How long a "not found" is remembered; 0 disables. */
+  negativeTtlMs: number;
   source:
     | { kind: "demo"; delayMs: number }
     | { kind: "http"; urlTemplate: string; timeoutMs: number; maxBytes: number };
@@ -153,6 +190,9 @@ export interface NodeConfig {
    */
   loadTimeoutMs: number;
   peerTimeoutMs: number;
+  /** The server's HTTP/2 limits (transport-connect's maxConcurrentStreams and idleTimeoutMs). */
+  maxConcurrentStreams: number;
+  idleTimeoutMs: number;
   shutdownGraceMs: number;
   logLevel: LogLevel;
 }
@@ -226,6 +266,33 @@ export function parseNodeConfig(
       throw new RangeError("--hot-cache-fraction must be in [0, 1)");
     }
   }
+  let hotCacheSampleRate: number | undefined;
+  if (v["hot-cache-sample-rate"] !== undefined) {
+    hotCacheSampleRate = Number(v["hot-cache-sample-rate"]);
+    if (!(hotCacheSampleRate >= 0 && hotCacheSampleRate <= 1)) {
+      throw new RangeError("--hot-cache-sample-rate must be in [0, 1]");
+    }
+  }
+  // No timer is armed per entry, so a TTL may outlast Node's longest timer.
+  const ttlMs =
+    v.ttl === undefined
+      ? undefined
+      : parseDurationFlag("--ttl", v.ttl, { min: 1, max: Number.MAX_SAFE_INTEGER });
+  const negativeTtlMs = parseDurationFlag("--negative-ttl", v["negative-ttl"]!, {
+    max: Number.MAX_SAFE_INTEGER,
+  });
+  const maxConcurrentStreams = Number(v["max-streams"]);
+  if (
+    !(
+      Number.isInteger(maxConcurrentStreams) &&
+      maxConcurrentStreams >= 1 &&
+      maxConcurrentStreams <= 2 ** 31 - 1
+    )
+  ) {
+    throw new RangeError(
+      `--max-streams must be a whole number from 1 to 2147483647, got ${JSON.stringify(v["max-streams"])}`,
+    );
+  }
 
   let source: NodeConfig["source"];
   let sourceDeadlineMs: number;
@@ -270,6 +337,9 @@ export function parseNodeConfig(
     cacheBytes,
     policy,
     ...(hotCacheFraction === undefined ? {} : { hotCacheFraction }),
+    ...(hotCacheSampleRate === undefined ? {} : { hotCacheSampleRate }),
+    ...(ttlMs === undefined ? {} : { ttlMs }),
+    negativeTtlMs,
     source,
     loadTimeoutMs,
     // A peer's server refuses a longer deadline on every call (transport-connect's maxTimeoutMs).
@@ -278,6 +348,8 @@ export function parseNodeConfig(
       max: DEFAULT_MAX_TIMEOUT_MS,
       maxReason: "the longest deadline a cache node accepts",
     }),
+    maxConcurrentStreams,
+    idleTimeoutMs: parseDurationFlag("--idle-timeout", v["idle-timeout"]!, { min: 1 }),
     shutdownGraceMs: parseDurationFlag("--shutdown-grace", v["shutdown-grace"]!),
     logLevel: parseLogLevel(v["log-level"]!),
   };

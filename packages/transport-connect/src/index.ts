@@ -26,6 +26,8 @@ export {
   type CacheServer,
   type CacheServerOptions,
   type CloseOptions,
+  DEFAULT_IDLE_TIMEOUT_MS,
+  DEFAULT_MAX_CONCURRENT_STREAMS,
   DEFAULT_MAX_TIMEOUT_MS,
   type HttpRoutes,
   startCacheServer,

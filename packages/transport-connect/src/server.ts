@@ -23,6 +23,15 @@ export type HttpRoutes = (req: http.IncomingMessage, res: http.ServerResponse) =
  */
 export const DEFAULT_MAX_TIMEOUT_MS = 60_000;
 
+/** DEFAULT_MAX_CONCURRENT_STREAMS is the server's `maxConcurrentStreams` by default. */
+export const DEFAULT_MAX_CONCURRENT_STREAMS = 256;
+
+/**
+ * DEFAULT_IDLE_TIMEOUT_MS is the server's `idleTimeoutMs` by default: 6 minutes, longer than a
+ * peer client's own 5-minute idle timeout, so that peers close first.
+ */
+export const DEFAULT_IDLE_TIMEOUT_MS = 6 * 60_000;
+
 /**
  * CacheServerOptions configure startCacheServer. Each duration is in milliseconds, > 0 and
  * <= 2^31-1 (the longest timer Node keeps); startCacheServer rejects with a RangeError (a
@@ -169,12 +178,16 @@ export async function startCacheServer(options: CacheServerOptions): Promise<Cac
   // (Node's default is 2^32-1) one connection opening streams it never finishes takes the heap.
   // A client past the limit queues its new streams until others end.
   const h2 = http2.createServer(
-    { settings: { maxConcurrentStreams: options.maxConcurrentStreams ?? 256 } },
+    {
+      settings: {
+        maxConcurrentStreams: options.maxConcurrentStreams ?? DEFAULT_MAX_CONCURRENT_STREAMS,
+      },
+    },
     serve,
   );
   // An HTTP/2 connection with no frame for idleTimeoutMs is closed (GOAWAY: calls in flight
-  // finish). It outlasts a peer client's own 5-minute idle timeout, so that peers close first.
-  h2.setTimeout(options.idleTimeoutMs ?? 6 * 60_000);
+  // finish).
+  h2.setTimeout(options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS);
   h2.on("timeout", (session: http2.ServerHttp2Session) => {
     logger?.debug({}, "geecache: closing an idle http/2 connection");
     session.close();
