@@ -123,9 +123,18 @@ const GRPC_UNITS: Record<string, number> = {
   n: 1e-6,
 };
 
+/** The longest timer Node keeps; a longer one fires at once, with a TimeoutOverflowWarning. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /**
  * The call's deadline from grpc-timeout or connect-timeout-ms, at most maxTimeoutMs; maxTimeoutMs
  * without one. A malformed header gets maxTimeoutMs too: connect-es refuses the call at once.
+ *
+ * connect-es arms a timer with the client's timeout before it refuses one over maxTimeoutMs, and
+ * Node prints a TimeoutOverflowWarning to stderr for each timer past MAX_TIMER_MS: one line per
+ * request a client chose to send so. Such a header is rewritten to the longest timer, which
+ * connect-es refuses as it would have the original (unless maxTimeoutMs is within a second of
+ * MAX_TIMER_MS: then the call gets that deadline, which no timer could have exceeded anyway).
  */
 function deadlineMs(req: Request, maxTimeoutMs: number): number {
   const grpc = req.headers["grpc-timeout"];
@@ -134,8 +143,11 @@ function deadlineMs(req: Request, maxTimeoutMs: number): number {
   if (typeof grpc === "string") {
     const m = /^(\d{1,8})([HMSmun])$/.exec(grpc);
     if (m !== null) ms = Number(m[1]) * GRPC_UNITS[m[2]!]!;
+    // grpc-timeout has eight digits at most: whole seconds are the closest it gets.
+    if (ms > MAX_TIMER_MS) req.headers["grpc-timeout"] = `${Math.floor(MAX_TIMER_MS / 1_000)}S`;
   } else if (typeof connect === "string" && /^\d{1,10}$/.test(connect)) {
     ms = Number(connect);
+    if (ms > MAX_TIMER_MS) req.headers["connect-timeout-ms"] = String(MAX_TIMER_MS);
   }
   return Math.min(ms, maxTimeoutMs);
 }

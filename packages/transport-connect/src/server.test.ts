@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { once } from "node:events";
 import * as http2 from "node:http2";
 import * as net from "node:net";
 import { after, before, describe, mock, test } from "node:test";
@@ -447,6 +448,48 @@ describe("clients that would hold or break a node", { timeout: 10_000 }, () => {
     });
   });
 
+  test("a deadline longer than Node's timers is refused without a TimeoutOverflowWarning", async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.name);
+    process.on("warning", onWarning);
+    try {
+      await withSession({}, async (session, port) => {
+        const bytes = toBinary(
+          GetRequestSchema,
+          create(GetRequestSchema, { group: "scores", key: "Tom" }),
+        );
+        const envelope = new Uint8Array(5 + bytes.length);
+        new DataView(envelope.buffer).setUint32(1, bytes.length);
+        envelope.set(bytes, 5);
+        for (const timeout of ["99999999H", "2147484S"]) {
+          const stream = session.request({
+            ":method": "POST",
+            ":path": getPath,
+            ...grpcHeaders,
+            "grpc-timeout": timeout,
+          });
+          stream.end(envelope);
+          stream.resume();
+          const [trailers] = (await once(stream, "trailers")) as [http2.IncomingHttpHeaders];
+          assert.equal(trailers["grpc-status"], String(Code.InvalidArgument), timeout);
+        }
+        for (const timeout of ["9999999999", "2147483648"]) {
+          const res = await fetch(`http://127.0.0.1:${port}${getPath}`, {
+            method: "POST",
+            headers: { "content-type": "application/json", "connect-timeout-ms": timeout },
+            body: JSON.stringify({ group: "scores", key: "Tom" }),
+          });
+          assert.equal(res.status, 400, timeout);
+          assert.equal(((await res.json()) as { code: string }).code, "invalid_argument");
+        }
+      });
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.deepEqual(warnings, []);
+    } finally {
+      process.off("warning", onWarning);
+    }
+  });
+
   test("a client that cancels mid-response is logged at debug, not printed to the console", async () => {
     const registry = createRegistry();
     registry.newGroup({ name: "big", maxBytes: 8 << 20, getter: () => "x".repeat(1 << 20) });
@@ -603,7 +646,63 @@ describe("slow clients", { timeout: 5_000 }, () => {
     });
     const reply = await exchange(server.address.port, "GET /healthz HTTP/1.1\r\nHost: x\r\n");
     assert.match(reply, /^HTTP\/1\.1 408/);
+    assert.match(reply, /\r\n\r\n\{"code":"deadline_exceeded","message":".+"\}$/);
     await server.close();
+  });
+
+  test("a request Node's HTTP/1.1 parser refuses gets a JSON error, between responses only", async () => {
+    const server = await startCacheServer({ registry: demoRegistry().registry, port: 0 });
+    const port = server.address.port;
+    try {
+      const cases: [string, number, string][] = [
+        ["GET / HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n", 400, "invalid_argument"],
+        [
+          `GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${"a".repeat(20_000)}\r\n\r\n`,
+          431,
+          "resource_exhausted",
+        ],
+      ];
+      for (const [request, status, code] of cases) {
+        const reply = await exchange(port, request);
+        const last = reply.slice(reply.lastIndexOf("HTTP/1.1 "));
+        assert.match(last, new RegExp(`^HTTP/1\\.1 ${status} `), request.slice(0, 40));
+        assert.match(last, /content-type: application\/json/i);
+        assert.equal(
+          (JSON.parse(last.slice(last.indexOf("\r\n\r\n") + 4)) as { code: string }).code,
+          code,
+        );
+      }
+      // On a kept connection, once the first answer is out: that answer, then the error.
+      const kept = await new Promise<string>((resolve, reject) => {
+        let received = "";
+        const socket = net.connect(port, "127.0.0.1", () =>
+          socket.write("GET /nope HTTP/1.1\r\nHost: x\r\n\r\n"),
+        );
+        socket.setEncoding("latin1");
+        let sent = false;
+        socket.on("data", (chunk: string) => {
+          received += chunk;
+          // The whole first answer (its JSON body ends the reply) is in.
+          if (!sent && received.endsWith("}")) {
+            sent = true;
+            socket.write("GET / HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n");
+          }
+        });
+        socket.on("error", reject);
+        socket.on("close", () => resolve(received));
+      });
+      assert.match(kept, /^HTTP\/1\.1 404 [^]*HTTP\/1\.1 400 [^]*"invalid_argument"/);
+      // The node still serves.
+      assert.equal(
+        (await rawHttp(port, "GET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")).slice(
+          0,
+          12,
+        ),
+        "HTTP/1.1 404",
+      );
+    } finally {
+      await server.close();
+    }
   });
 });
 

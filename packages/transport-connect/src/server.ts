@@ -174,6 +174,22 @@ export async function startCacheServer(options: CacheServerOptions): Promise<Cac
     socket.once("close", () => h1InFlight.delete(socket));
   });
 
+  // Node answers a request its parser refuses (malformed, headers too large, too slow) with a
+  // bare status line; give it the JSON error shape every other answer of this port has.
+  h1.on("clientError", (err: NodeJS.ErrnoException, socket: net.Socket) => {
+    logger?.debug({ err }, "geecache: malformed http/1.1 request");
+    // Only between responses: bytes written mid-response would corrupt it for the client.
+    if (socket.writable && !h1InFlight.get(socket)) {
+      const [status, code, message] = clientErrorReply(err.code);
+      const body = JSON.stringify({ code, message });
+      socket.write(
+        `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\ncontent-type: application/json\r\n` +
+          `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+      );
+    }
+    socket.destroy();
+  });
+
   // Each open stream holds a request, a response and a handler, some 20 KB: without a limit
   // (Node's default is 2^32-1) one connection opening streams it never finishes takes the heap.
   // A client past the limit queues its new streams until others end.
@@ -310,6 +326,20 @@ const STREAMS: Range = { min: 1, max: 2 ** 31 - 1, minClosed: true, integer: tru
 const READ_MAX_BYTES = { min: 1, max: 2 ** 32 - 1, minClosed: true };
 // Zero closes at once, cancelling what is in flight.
 const GRACE_MS = { ...TIMER_MS, minClosed: true };
+
+/** The status, Connect error code and message for a request Node's HTTP/1.1 parser refused. */
+function clientErrorReply(errorCode: string | undefined): [number, string, string] {
+  switch (errorCode) {
+    case "HPE_HEADER_OVERFLOW":
+      return [431, "resource_exhausted", "request headers too large"];
+    case "HPE_CHUNK_EXTENSIONS_OVERFLOW":
+      return [413, "resource_exhausted", "chunk extensions too large"];
+    case "ERR_HTTP_REQUEST_TIMEOUT":
+      return [408, "deadline_exceeded", "the request did not complete in time"];
+    default:
+      return [400, "invalid_argument", "malformed HTTP request"];
+  }
+}
 
 // Each of these would otherwise pass start-up and break every request later (dropped
 // connections, every deadline refused, every call INTERNAL or 500).
