@@ -1,6 +1,6 @@
 // The gateway's command line: flags and environment, the ring of nodes, listen, signals.
 import { setTimeout as sleep } from "node:timers/promises";
-import { MAX_TIMER_MS } from "@geecache/cli";
+import { configOrExit, stopProcess, usageExit } from "@geecache/cli";
 import { createRingPeerPicker, GeeCacheError } from "@geecache/core";
 import { createEtcdDiscovery, type EtcdDiscovery } from "@geecache/discovery-etcd";
 import { createPeerClient, type PeerClient } from "@geecache/transport-connect";
@@ -9,23 +9,10 @@ import { buildGateway } from "./build-app.ts";
 import { gatewayUsage, parseGatewayConfig } from "./config.ts";
 import { createGrace } from "./grace.ts";
 
-/** usageError reports a bad flag value: one line, the usage, status 2. */
-function usageError(err: unknown): never {
-  process.stderr.write(`geecache-gateway: ${(err as Error).message}\n\n${gatewayUsage}\n`);
-  process.exit(2);
-}
-
-let config: ReturnType<typeof parseGatewayConfig>;
-try {
-  config = parseGatewayConfig(process.argv.slice(2), process.env);
-} catch (err) {
-  usageError(err);
-}
-if (config === undefined) {
-  process.stdout.write(`${gatewayUsage}\n`);
-  process.exit(0);
-}
-const cfg = config;
+const usageError = (err: unknown) => usageExit("geecache-gateway", gatewayUsage, err);
+const cfg = configOrExit("geecache-gateway", gatewayUsage, () =>
+  parseGatewayConfig(process.argv.slice(2), process.env),
+);
 let stopping = false;
 const logger = pino({ level: cfg.logLevel, base: { service: "gateway" } });
 // Past the shutdown grace the calls still waiting on a node are aborted, so their requests are
@@ -161,24 +148,11 @@ async function shutdown(signal: NodeJS.Signals): Promise<void> {
     logger.warn("shutdown grace passed, cancelling the requests still in flight");
     grace.abortAll();
   }, cfg.shutdownGraceMs).unref();
-  // If closing sticks even so, leave anyway, and say so with the exit code.
-  setTimeout(
-    () => {
-      logger.error("shutdown deadline passed, exiting");
-      process.exit(1);
-    },
-    Math.min(cfg.shutdownGraceMs + 2_000, MAX_TIMER_MS),
-  ).unref();
-  try {
-    // fastify stops accepting, answers 503 to new requests on kept-alive sockets, and waits for
-    // the in-flight ones.
+  // fastify stops accepting, answers 503 to new requests on kept-alive sockets, and waits for
+  // the in-flight ones.
+  await stopProcess(logger, cfg.shutdownGraceMs + 2_000, async () => {
     await app.close();
     await discovery?.close();
     await ring.close();
-    logger.info("stopped");
-    process.exit(0);
-  } catch (err) {
-    logger.error({ err }, "shutdown failed");
-    process.exit(1);
-  }
+  });
 }

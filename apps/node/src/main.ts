@@ -1,6 +1,6 @@
 // The cache node's command line: flags and environment, listen, membership, signals.
 import { readFileSync } from "node:fs";
-import { MAX_TIMER_MS } from "@geecache/cli";
+import { configOrExit, stopProcess, usageExit } from "@geecache/cli";
 import type { GetterFunc } from "@geecache/core";
 import { createEtcdDiscovery } from "@geecache/discovery-etcd";
 import { createConnectPeerPicker, startCacheServer } from "@geecache/transport-connect";
@@ -11,23 +11,10 @@ import { createDemoSource } from "./demo-source.ts";
 import { createHttpOrigin } from "./http-source.ts";
 import { etcdMembership, type Membership, staticMembership } from "./membership.ts";
 
-/** usageError reports a bad flag value as the README promises: one line, the usage, status 2. */
-function usageError(err: unknown): never {
-  process.stderr.write(`geecache-node: ${(err as Error).message}\n\n${nodeUsage}\n`);
-  process.exit(2);
-}
-
-let config: ReturnType<typeof parseNodeConfig>;
-try {
-  config = parseNodeConfig(process.argv.slice(2), process.env);
-} catch (err) {
-  usageError(err);
-}
-if (config === undefined) {
-  process.stdout.write(`${nodeUsage}\n`);
-  process.exit(0);
-}
-const cfg = config;
+const usageError = (err: unknown) => usageExit("geecache-node", nodeUsage, err);
+const cfg = configOrExit("geecache-node", nodeUsage, () =>
+  parseNodeConfig(process.argv.slice(2), process.env),
+);
 
 const logger = pino({ level: cfg.logLevel, base: { node: cfg.advertise } });
 
@@ -151,23 +138,10 @@ async function shutdown(signal: NodeJS.Signals): Promise<void> {
   stopping = true;
   logger.info({ signal, graceMs: cfg.shutdownGraceMs }, "shutting down");
   app.drain();
-  // If draining sticks (a peer that never lets go), leave anyway, and say so with the exit code.
-  setTimeout(
-    () => {
-      logger.error("shutdown deadline passed, exiting");
-      process.exit(1);
-    },
-    Math.min(cfg.shutdownGraceMs + 2_000, MAX_TIMER_MS),
-  ).unref();
-  try {
-    // Leave first so peers stop sending us keys, then let in-flight calls finish.
+  // Leave first so peers stop sending us keys, then let in-flight calls finish.
+  await stopProcess(logger, cfg.shutdownGraceMs + 2_000, async () => {
     await membership?.close();
     await server?.close({ graceMs: cfg.shutdownGraceMs });
     await app.close();
-    logger.info("stopped");
-    process.exit(0);
-  } catch (err) {
-    logger.error({ err }, "shutdown failed");
-    process.exit(1);
-  }
+  });
 }

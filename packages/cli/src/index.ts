@@ -16,3 +16,4 @@ export {
   readOptions,
   usage,
 } from "./options.ts";
+export { configOrExit, type ProcessLogger, stopProcess, usageExit } from "./process.ts";

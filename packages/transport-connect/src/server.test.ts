@@ -691,7 +691,7 @@ describe("slow clients", { timeout: 5_000 }, () => {
         socket.on("error", reject);
         socket.on("close", () => resolve(received));
       });
-      assert.match(kept, /^HTTP\/1\.1 404 [^]*HTTP\/1\.1 400 [^]*"invalid_argument"/);
+      assert.match(kept, /^HTTP\/1\.1 404 .*HTTP\/1\.1 400 .*"invalid_argument"/s);
       // The node still serves.
       assert.equal(
         (await rawHttp(port, "GET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")).slice(
