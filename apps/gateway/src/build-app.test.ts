@@ -347,6 +347,27 @@ test("GET /api/stats reports every node, the unreachable ones as such", async ()
   });
 });
 
+test("GET /api/stats reports a node that does not answer in time as DEADLINE_EXCEEDED", async () => {
+  const app = gateway([node("a:1", serve), node("slow:1", hang)], {
+    timeoutMs: 50,
+    // As transport-connect's client does when its signal aborts.
+    nodeStats: (address, { signal }) =>
+      address === "slow:1"
+        ? new Promise((_resolve, reject) =>
+            signal.addEventListener("abort", () =>
+              reject(new GeeCacheError("CANCELED", "The operation was aborted due to timeout")),
+            ),
+          )
+        : Promise.resolve({ id: address, groups: {} }),
+  });
+  const res = await app.inject("/api/stats");
+  assert.deepEqual(res.json().nodes[1], {
+    address: "slow:1",
+    ok: false,
+    error: { code: "DEADLINE_EXCEEDED", message: "no answer within 50 ms" },
+  });
+});
+
 test("GET /healthz", async () => {
   const res = await gateway([node("a:1", serve)]).inject("/healthz");
   assert.equal(res.statusCode, 200);

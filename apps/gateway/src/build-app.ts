@@ -235,6 +235,11 @@ export function buildGateway(options: GatewayOptions): FastifyInstance {
       const address = addresses[i]!;
       if (r.status === "fulfilled") return { address, ok: true, stats: r.value };
       const e = GeeCacheError.from(r.reason, "UNAVAILABLE");
+      // This route's own deadline aborts the calls, which a peer client reports as CANCELED.
+      if (e.code === "CANCELED" && signal.aborted) {
+        const message = `no answer within ${timeoutMs} ms`;
+        return { address, ok: false, error: { code: "DEADLINE_EXCEEDED", message } };
+      }
       return { address, ok: false, error: { code: e.code, message: e.message } };
     });
     return { nodes };

@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { test } from "node:test";
+import { codeBlockAfter } from "@geecache/testkit";
 import { gatewayUsage, parseGatewayConfig } from "./config.ts";
 
 test("defaults: three local nodes, a 2 s deadline, port 9999", () => {
@@ -41,4 +43,11 @@ test("--help returns undefined; the etcd auth note is not on --etcd-timeout's li
   assert.equal(parseGatewayConfig(["-h"], {}), undefined);
   assert.match(gatewayUsage, /--etcd-timeout <duration> +deadline of one etcd call \(env/);
   assert.match(gatewayUsage, /--timeout <duration> +.*at most 60s/);
+});
+
+test("the README's flag list is the --help text", () => {
+  const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
+  // The usage less its "Usage:" line and the blank one after it.
+  const options = `${gatewayUsage.split("\n").slice(2).join("\n")}\n`;
+  assert.equal(codeBlockAfter(readme, "## Flags"), options);
 });

@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { test } from "node:test";
+import { codeBlockAfter } from "@geecache/testkit";
 import { nodeUsage, parseNodeConfig } from "./config.ts";
 
 test("defaults: one demo node on 127.0.0.1:8001 serving scores", () => {
@@ -170,4 +172,11 @@ test("--help returns undefined and the usage lists flags with their env vars", (
     /--etcd-timeout <duration> +deadline of one etcd call \(env GEECACHE_ETCD_TIMEOUT, default 3s\)$/m,
   );
   assert.match(nodeUsage, /--lease-ttl .*at least 2s/);
+});
+
+test("the README's flag list is the --help text", () => {
+  const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
+  // The usage less its "Usage:" line and the blank one after it.
+  const options = `${nodeUsage.split("\n").slice(2).join("\n")}\n`;
+  assert.equal(codeBlockAfter(readme, "## Flags"), options);
 });

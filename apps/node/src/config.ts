@@ -64,7 +64,7 @@ export const nodeOptionSpecs = {
     env: "GEECACHE_WEIGHT",
     default: "1",
     arg: "<n>",
-    help: "with --etcd: relative capacity; a weight-2 node owns twice the keys",
+    help: "with --etcd: relative capacity in (0, 100]; a weight-2 node owns twice the keys",
   },
   "lease-ttl": {
     env: "GEECACHE_LEASE_TTL",
@@ -87,13 +87,13 @@ export const nodeOptionSpecs = {
   },
   "hot-cache-fraction": {
     env: "GEECACHE_HOT_CACHE_FRACTION",
-    arg: "<0..1>",
-    help: "share of the budget for values mirrored from peers (core's default, 1/8)",
+    arg: "<fraction>",
+    help: "share of the budget for values mirrored from peers, in [0, 1), 0 for none (core's default, 1/8)",
   },
   "hot-cache-sample-rate": {
     env: "GEECACHE_HOT_CACHE_SAMPLE_RATE",
-    arg: "<0..1>",
-    help: "share of the values fetched from peers that are mirrored (core's default, 0.1)",
+    arg: "<fraction>",
+    help: "share of the values fetched from peers that are mirrored, in [0, 1] (core's default, 0.1)",
   },
   ttl: {
     env: "GEECACHE_TTL",

@@ -9,7 +9,7 @@ import { createRegistry } from "./registry.ts";
 
 const KEYS = 10_000;
 const OPS = 1_000_000;
-const ROUNDS = Number(process.env.ROUNDS ?? 7);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
 const keys = Array.from({ length: KEYS }, (_, i) => `user:${i}`);
 const value = ByteView.from("x".repeat(64));
 const sizeOf = (v: ByteView, k: string) => k.length + v.byteLength;
