@@ -186,8 +186,9 @@ export async function startCacheServer(options: CacheServerOptions): Promise<Cac
         `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\ncontent-type: application/json\r\n` +
           `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
       );
-    }
-    socket.destroy();
+      // Closed once the answer is written, not before (destroy would drop what is unsent).
+      socket.destroySoon();
+    } else socket.destroy();
   });
 
   // Each open stream holds a request, a response and a handler, some 20 KB: without a limit
