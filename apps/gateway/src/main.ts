@@ -1,6 +1,6 @@
 // The gateway's command line: flags and environment, the ring of nodes, listen, signals.
 import { setTimeout as sleep } from "node:timers/promises";
-import { configOrExit, stopProcess, usageExit } from "@geecache/cli";
+import { configOrExit, logCrashes, stopProcess, usageExit } from "@geecache/cli";
 import { createRingPeerPicker, GeeCacheError } from "@geecache/core";
 import { createEtcdDiscovery, type EtcdDiscovery } from "@geecache/discovery-etcd";
 import { createPeerClient, type PeerClient } from "@geecache/transport-connect";
@@ -15,6 +15,7 @@ const cfg = configOrExit("geecache-gateway", gatewayUsage, () =>
 );
 let stopping = false;
 const logger = pino({ level: cfg.logLevel, base: { service: "gateway" } });
+logCrashes(logger);
 // Past the shutdown grace the calls still waiting on a node are aborted, so their requests are
 // answered 503 and the gateway exits 0, as a node does past its grace.
 const grace = createGrace();

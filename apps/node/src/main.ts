@@ -1,6 +1,6 @@
 // The cache node's command line: flags and environment, listen, membership, signals.
 import { readFileSync } from "node:fs";
-import { configOrExit, stopProcess, usageExit } from "@geecache/cli";
+import { configOrExit, logCrashes, stopProcess, usageExit } from "@geecache/cli";
 import type { GetterFunc } from "@geecache/core";
 import { createEtcdDiscovery } from "@geecache/discovery-etcd";
 import { createConnectPeerPicker, startCacheServer } from "@geecache/transport-connect";
@@ -17,6 +17,7 @@ const cfg = configOrExit("geecache-node", nodeUsage, () =>
 );
 
 const logger = pino({ level: cfg.logLevel, base: { node: cfg.advertise } });
+logCrashes(logger);
 
 let getter: GetterFunc;
 let sourceStats: (() => unknown) | undefined;

@@ -16,4 +16,10 @@ export {
   readOptions,
   usage,
 } from "./options.ts";
-export { configOrExit, type ProcessLogger, stopProcess, usageExit } from "./process.ts";
+export {
+  configOrExit,
+  logCrashes,
+  type ProcessLogger,
+  stopProcess,
+  usageExit,
+} from "./process.ts";

@@ -50,3 +50,14 @@ test("configOrExit returns the config, prints the usage for --help, exits 2 on a
   assert.equal(bad.stdout, "");
   assert.equal(bad.stderr, "cmd: --port must be positive\n\nUsage: cmd\n");
 });
+
+test("logCrashes logs an uncaught exception as one fatal line; Node still exits 1", () => {
+  const crashed = run(
+    `p.logCrashes({ fatal: (obj, msg) => console.log("fatal", msg, obj.origin, obj.err.message) });
+    setTimeout(() => { throw new Error("boom"); });
+    Promise.reject(new Error("unheard"));`,
+  );
+  assert.equal(crashed.status, 1);
+  assert.equal(crashed.stdout, "fatal uncaught exception, exiting unhandledRejection unheard\n");
+  assert.match(crashed.stderr, /Error: unheard/);
+});

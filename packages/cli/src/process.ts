@@ -7,6 +7,17 @@ export interface ProcessLogger {
   error(obj: object, msg: string): void;
 }
 
+/**
+ * logCrashes makes an exception nothing caught (or a rejection nothing handled) a fatal log line,
+ * JSON like every other line, with its origin. Node still prints it and exits 1 as it would
+ * without: this only watches (uncaughtExceptionMonitor).
+ */
+export function logCrashes(logger: { fatal(obj: object, msg: string): void }): void {
+  process.on("uncaughtExceptionMonitor", (err, origin) => {
+    logger.fatal({ err, origin }, "uncaught exception, exiting");
+  });
+}
+
 /** usageExit reports a bad flag value: one line naming it, the usage, and status 2. */
 export function usageExit(command: string, usageText: string, err: unknown): never {
   const message = err instanceof Error ? err.message : String(err);

@@ -8,6 +8,7 @@ import { createCacheService } from "./cache-service.ts";
 import { createPeerClient } from "./peer-client.ts";
 import { createConnectPeerPicker } from "./peer-picker.ts";
 import { startCacheServer } from "./server.ts";
+import { GuardedSessionManager } from "./session-manager.ts";
 
 function listen(server: net.Server): Promise<number> {
   return new Promise((resolve) => {
@@ -400,3 +401,38 @@ describe("closing a PeerClient with calls in flight (a peer leaving the ring)", 
     await peer.close();
   });
 });
+
+describe("the peer client's session manager", () => {
+  test("a call right after a GOAWAY on an idle connection does not end the process (connect-es#1768)", async () => {
+    const server = await startCacheServer({ registry: createRegistry(), port: 0 });
+    const manager = new GuardedSessionManager(`http://127.0.0.1:${server.address.port}`);
+    const check = async () => {
+      const stream = await manager.request("POST", "/grpc.health.v1.Health/Check", grpc, {});
+      stream.on("error", () => {});
+      stream.end(new Uint8Array(5)); // an empty HealthCheckRequest
+      stream.resume();
+      return stream;
+    };
+    try {
+      const first = await check();
+      const session = first.session!;
+      await new Promise((resolve) => first.on("close", resolve));
+      // The server's GOAWAY finds no open stream, so the manager destroys the session with an
+      // error that Node emits when the socket has closed. A call made before then moves the
+      // manager to a new connection; without the guard, that error went unheard and crashed.
+      const calledAfterGoaway = new Promise<void>((resolve) =>
+        session.once("goaway", () => {
+          void check().then(() => resolve(), resolve);
+        }),
+      );
+      const closed = new Promise((resolve) => session.once("close", resolve));
+      await server.close({ graceMs: 500 });
+      await calledAfterGoaway;
+      await closed;
+    } finally {
+      manager.abort();
+    }
+  });
+});
+
+const grpc = { "content-type": "application/grpc", te: "trailers" };

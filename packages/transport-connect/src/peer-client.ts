@@ -1,6 +1,6 @@
 import type { JsonObject } from "@bufbuild/protobuf";
 import { createClient } from "@connectrpc/connect";
-import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
+import { createGrpcTransport } from "@connectrpc/connect-node";
 import {
   GeeCacheError,
   type PeerGetRequest,
@@ -12,6 +12,7 @@ import { Health, HealthCheckResponse_ServingStatus as ServingStatus } from "@gee
 import { fromConnectError } from "./error-codes.ts";
 import { grpcUnary, MAX_GRPC_TIMEOUT_MS } from "./grpc-unary.ts";
 import { checkRange, TIMER_MS } from "./options.ts";
+import { GuardedSessionManager } from "./session-manager.ts";
 
 const getMethod = CacheService.method.get;
 const getPath = `/${CacheService.typeName}/${getMethod.name}`;
@@ -112,7 +113,7 @@ export function createPeerClient(address: string, options: PeerClientOptions = {
   }
   checkPeerClientOptions(options);
   const timeoutMs = wireTimeout(options.timeoutMs ?? 2_000);
-  const sessionManager = new Http2SessionManager(baseUrl, {
+  const sessionManager = new GuardedSessionManager(baseUrl, {
     idleConnectionTimeoutMs: options.idleConnectionTimeoutMs ?? 5 * 60_000,
     ...(options.pingIntervalMs === undefined ? {} : { pingIntervalMs: options.pingIntervalMs }),
   });
