@@ -1,5 +1,6 @@
 // The cache node's command line: flags and environment, listen, membership, signals.
 import { readFileSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
 import { configOrExit, logCrashes, stopProcess, usageExit } from "@geecache/cli";
 import type { GetterFunc } from "@geecache/core";
 import { createEtcdDiscovery } from "@geecache/discovery-etcd";
@@ -10,6 +11,12 @@ import { nodeUsage, parseNodeConfig } from "./config.ts";
 import { createDemoSource } from "./demo-source.ts";
 import { createHttpOrigin } from "./http-source.ts";
 import { etcdMembership, type Membership, staticMembership } from "./membership.ts";
+
+/**
+ * How long a node leaving an etcd membership goes on serving after deleting its record: the
+ * watchers' debounce (200 ms) and etcd's delivery, with room to spare.
+ */
+const LEAVE_DELAY_MS = 1_000;
 
 const usageError = (err: unknown) => usageExit("geecache-node", nodeUsage, err);
 const cfg = configOrExit("geecache-node", nodeUsage, () =>
@@ -140,8 +147,17 @@ async function shutdown(signal: NodeJS.Signals): Promise<void> {
   logger.info({ signal, graceMs: cfg.shutdownGraceMs }, "shutting down");
   app.drain();
   // Leave first so peers stop sending us keys, then let in-flight calls finish.
-  await stopProcess(logger, cfg.shutdownGraceMs + 2_000, async () => {
+  const leaveMs = cfg.discovery === undefined ? 0 : LEAVE_DELAY_MS;
+  await stopProcess(logger, leaveMs + cfg.shutdownGraceMs + 2_000, async () => {
     await membership?.close();
+    if (leaveMs > 0) {
+      // Rings drop us when their etcd watch reports the deleted record (debounced, 200 ms by
+      // default). Until then peers and gateways still route keys here, some on new
+      // connections: keep serving them rather than refuse, which would cost each a retry, and
+      // a 503 where the next node on the ring is leaving too.
+      logger.info({ leaveMs }, "left the membership; serving while peers catch up");
+      await sleep(leaveMs);
+    }
     await server?.close({ graceMs: cfg.shutdownGraceMs });
     await app.close();
   });

@@ -369,7 +369,7 @@ test("a lease reported lost twice is re-registered once", async () => {
   assert.ok(lost.error instanceof DiscoveryError && lost.error.code === "LEASE_LOST");
   assert.equal(
     lost.error.message,
-    `lease ${first} lost: etcd could not be reached for over 10 s (2 × TTL), so the lease has expired`,
+    `lease ${first} lost: etcd could not be reached for over 10 s (2 × TTL), so the lease is given up (etcd may not have expired it yet)`,
   );
   assert.equal(lost.error.cause, err);
   await back;

@@ -140,7 +140,12 @@ export async function startWatch(
     // Only a disconnected watcher can be detached without a round trip to etcd; a cancelled one
     // is already gone from the client.
     if (detach) void w.cancel().catch(() => {});
-    logger.warn({ prefix, err }, "etcd watch: lost the stream; keeping the last members");
+    // An etcd restart or outage: the reason at warn, the stack only at debug.
+    logger.debug({ prefix, err }, "etcd watch: the stream's error");
+    logger.warn(
+      { prefix, reason: err.message },
+      "etcd watch: lost the stream; keeping the last members",
+    );
     resync(0);
   };
 

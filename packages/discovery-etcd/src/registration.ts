@@ -54,7 +54,7 @@ export interface Registration {
  */
 function leaseLost(id: string, ttlSec: number, cause: Error): DiscoveryError {
   const reason = cause.message.includes("lost connection to etcd")
-    ? `etcd could not be reached for over ${2 * ttlSec} s (2 × TTL), so the lease has expired`
+    ? `etcd could not be reached for over ${2 * ttlSec} s (2 × TTL), so the lease is given up (etcd may not have expired it yet)`
     : cause instanceof EtcdLeaseInvalidError
       ? "etcd reports it expired or revoked"
       : cause.message;
@@ -266,8 +266,9 @@ export async function startRegistration(
     } catch (err) {
       const left = waitUntil - Date.now();
       if (!(err instanceof DiscoveryError && err.code === "DUPLICATE_ID") || left <= 0) throw err;
+      // Routine after a quick restart: the reason, not a stack.
       logger.info(
-        { key, err },
+        { key, reason: err.message },
         "etcd registration: id taken; waiting for the holder's lease to end",
       );
       await new Promise((resolve) => setTimeout(resolve, Math.min(backoff.next(), left)));

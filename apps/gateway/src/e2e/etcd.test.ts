@@ -6,7 +6,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { createRingPeerPicker, type PeerGetter } from "@geecache/core";
 import { createEtcdDiscovery, type EtcdDiscovery } from "@geecache/discovery-etcd";
 import { type EtcdServer, startEtcd } from "@geecache/testkit";
-import { type Cluster, loadsOf, nodeStats, startCluster } from "./cluster.ts";
+import { type Cluster, connectGetUrl, loadsOf, nodeStats, startCluster } from "./cluster.ts";
 
 const LEASE_TTL_SEC = 3;
 let etcd: EtcdServer;
@@ -102,12 +102,17 @@ test("graceful leave is seen at once; SIGKILL drops the node within the lease TT
   // Graceful: SIGTERM deletes the record and revokes the lease.
   const leaving = cluster.addresses[3]!;
   const t0 = performance.now();
-  await cluster.nodes[3]!.stop("SIGTERM");
+  const exited = cluster.nodes[3]!.stop("SIGTERM");
   await waitFor(
     "the leaver's record to go",
     async () => !(await registered()).includes(leaving),
     2_000,
   );
+  // Rings drop it only when their watch reports the deletion: meanwhile it still answers, new
+  // connections included, rather than refuse the keys still routed to it.
+  const late = await fetch(connectGetUrl(leaving, "Tom"), { signal: AbortSignal.timeout(5_000) });
+  assert.equal(late.status, 200);
+  assert.deepEqual(await exited, { code: 0, signal: null });
   await waitFor("the gateway to see 3 nodes", async () => (await gatewayNodes()) === 3, 2_000);
   const graceful = performance.now() - t0;
   assert.ok(graceful < LEASE_TTL_SEC * 1_000, `graceful leave took ${graceful.toFixed(0)} ms`);
