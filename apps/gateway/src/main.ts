@@ -54,10 +54,11 @@ const ring = createRingPeerPicker({
   },
 });
 let discovery: EtcdDiscovery | undefined;
+let membersRead: Promise<void> = Promise.resolve();
 if (cfg.etcd === undefined) ring.setPeers(cfg.peers);
 else {
   discovery = createEtcdDiscovery({ ...cfg.etcd, logger: logger.child({ component: "etcd" }) });
-  void followMembers(discovery);
+  membersRead = followMembers(discovery);
 }
 
 // The gateway serves (503s) even while etcd is unreachable at startup, and keeps trying to read
@@ -113,6 +114,14 @@ try {
 // ignored; the shutdown has its own deadline.
 process.on("SIGINT", shutdown);
 process.on("SIGTERM", shutdown);
+// Listen once the first member list is in, so a gateway restarted under load answers its first
+// requests; past one etcd deadline it listens anyway, answering 503 until etcd gives the list.
+if (cfg.etcd !== undefined) {
+  const waited = new AbortController();
+  const deadline = sleep(cfg.etcd.callTimeoutMs, undefined, { signal: waited.signal });
+  await Promise.race([membersRead, deadline.catch(() => {})]);
+  waited.abort();
+}
 try {
   await app.listen({ host: cfg.host, port: cfg.port });
 } catch (err) {

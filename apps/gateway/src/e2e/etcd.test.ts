@@ -5,8 +5,15 @@ import { after, before, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { createRingPeerPicker, type PeerGetter } from "@geecache/core";
 import { createEtcdDiscovery, type EtcdDiscovery } from "@geecache/discovery-etcd";
-import { type EtcdServer, startEtcd } from "@geecache/testkit";
-import { type Cluster, connectGetUrl, loadsOf, nodeStats, startCluster } from "./cluster.ts";
+import { type EtcdServer, freePorts, startEtcd } from "@geecache/testkit";
+import {
+  type Cluster,
+  connectGetUrl,
+  loadsOf,
+  nodeStats,
+  startCluster,
+  startGateway,
+} from "./cluster.ts";
 
 const LEASE_TTL_SEC = 3;
 let etcd: EtcdServer;
@@ -78,6 +85,20 @@ test("three nodes register, see each other and the gateway routes each key to it
     assert.deepEqual(await loadsOf(cluster.addresses, key), {
       [ownerIn(cluster.addresses, key)]: 1,
     });
+  }
+});
+
+test("a gateway started against a running cluster answers its first request", async () => {
+  const [port] = await freePorts(1);
+  const gateway = await startGateway(port!, ["--etcd", etcd.endpoint, "--cluster", "e2e"]);
+  try {
+    // The first request right after "listening": the member list was read before it.
+    const res = await fetch(`http://127.0.0.1:${port}/api?key=Tom`, {
+      signal: AbortSignal.timeout(10_000),
+    });
+    assert.equal(res.status, 200);
+  } finally {
+    await gateway.stop();
   }
 });
 
