@@ -155,7 +155,7 @@ async function shutdown(signal: NodeJS.Signals): Promise<void> {
       // default). Until then peers and gateways still route keys here, some on new
       // connections: keep serving them rather than refuse, which would cost each a retry, and
       // a 503 where the next node on the ring is leaving too.
-      logger.info({ leaveMs }, "left the membership; serving while peers catch up");
+      logger.info({ leaveMs }, "leaving the membership; serving while peers catch up");
       await sleep(leaveMs);
     }
     await server?.close({ graceMs: cfg.shutdownGraceMs });

@@ -131,7 +131,27 @@ after(async () => {
 
 test("while etcd is down, calls fail within their deadline and the watcher keeps its members", async () => {
   const watch = await observer.watch(() => {}, { debounceMs: 0 });
+  const records: { level: string; obj: Record<string, unknown>; msg: string }[] = [];
+  const log = (level: string) => (obj: object, msg?: string) =>
+    records.push({ level, obj: obj as Record<string, unknown>, msg: msg ?? "" });
+  const logged = createEtcdDiscovery({
+    endpoints: [etcd.endpoint],
+    cluster: "outage-log",
+    callTimeoutMs: 1_000,
+    logger: { debug: log("debug"), info: log("info"), warn: log("warn"), error: log("error") },
+  });
+  const leaving = await logged.register({ id: "n9", address: "127.0.0.1:7009" }, { ttlSec: 5 });
   await etcd.stop("SIGKILL");
+  // A node stopping while etcd is down: one warning with the reason; the stack only at debug.
+  await leaving.close();
+  await logged.close();
+  const warned = records.filter((r) => r.level === "warn" || r.level === "error");
+  assert.deepEqual(
+    warned.map((r) => r.msg),
+    ["etcd registration: could not delete the record; it expires with the lease"],
+  );
+  assert.equal(typeof warned[0]!.obj.reason, "string");
+  assert.equal(warned[0]!.obj.err, undefined);
   const t0 = Date.now();
   await assert.rejects(
     observer.list(),

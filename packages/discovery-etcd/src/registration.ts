@@ -251,8 +251,11 @@ export async function startRegistration(
     const failed = results.find((r) => r.status === "rejected");
     if (failed) {
       current.release();
+      // Routine while etcd is down: the reason at warn, the stack only at debug.
+      const err: unknown = failed.reason;
+      logger.debug({ key, err }, "etcd registration: the delete's error");
       logger.warn(
-        { key, lease: id, err: failed.reason },
+        { key, lease: id, reason: err instanceof Error ? err.message : String(err) },
         "etcd registration: could not delete the record; it expires with the lease",
       );
     }
