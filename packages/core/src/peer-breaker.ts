@@ -15,8 +15,12 @@ export const DEFAULT_BREAKER_FAILURES = 3;
 export const DEFAULT_BREAKER_COOLDOWN_MS = 1_000;
 export const DEFAULT_BREAKER_MAX_COOLDOWN_MS = 30_000;
 
-/** A call's outcome as the breaker sees it: the peer answered, failed, or was not judged. */
-export type CallOutcome = "ok" | "failed" | "neutral";
+/**
+ * A call's outcome as the breaker sees it: the peer answered, failed, ran out of time without an
+ * answer ("slow": a broken peer, or only a slow load, which the peer's health check tells apart),
+ * or was not judged.
+ */
+export type CallOutcome = "ok" | "failed" | "slow" | "neutral";
 
 interface PeerState {
   failures: number;
@@ -36,6 +40,11 @@ interface PeerState {
  * for a cooldown; then one call (a probe) is let through: success puts the peer back in use,
  * failure doubles the cooldown. So a peer that hangs costs a few calls their deadline, not every
  * call until membership drops it, and one that refuses costs nothing after a few tries.
+ *
+ * A call that runs out of time is not a failure by itself: the owner may be loading a slow key,
+ * and anyone who knows one could otherwise take healthy peers out. It starts the peer's health
+ * check (one at a time per peer): an answer keeps the peer in use, none takes it out at once.
+ * A peer that cannot be probed counts such a call as a failure.
  */
 export interface PeerBreaker {
   /** allow says whether a call to id may start now; it hands out the probe of a down peer. */
@@ -87,6 +96,30 @@ export function createPeerBreaker(
   }
 
   const states = new Map<string, PeerState>();
+  /** Peers whose health check is out after a call ran out of time, each with its own token. */
+  const verifying = new Map<string, object>();
+  let closed = false;
+
+  function verify(id: string): void {
+    const probe = prober?.(id);
+    if (probe === undefined) {
+      fail(id, false);
+      return;
+    }
+    if (verifying.has(id)) return;
+    const token = {};
+    verifying.set(id, token);
+    const settle = (outcome: "ok" | "down") => {
+      if (closed || verifying.get(id) !== token) return; // forgotten meanwhile
+      verifying.delete(id);
+      if (outcome === "ok") record(id, "ok");
+      else fail(id, true);
+    };
+    probe().then(
+      () => settle("ok"),
+      () => settle("down"),
+    );
+  }
 
   // Once the cooldown is over, test the peer off the request path; until it answers it stays
   // out of use.
@@ -109,7 +142,7 @@ export function createPeerBreaker(
   }
 
   function record(id: string, outcome: CallOutcome): void {
-    let s = states.get(id);
+    const s = states.get(id);
     if (outcome === "neutral") {
       if (s !== undefined) s.probeUntil = 0;
       return;
@@ -122,6 +155,13 @@ export function createPeerBreaker(
       states.delete(id);
       return;
     }
+    if (outcome === "slow") verify(id);
+    else fail(id, false);
+  }
+
+  /** A failed call; atOnce (a call out of time, then no health check answer) takes it out now. */
+  function fail(id: string, atOnce: boolean): void {
+    let s = states.get(id);
     if (s === undefined) {
       s = { failures: 0, downUntil: 0, cooldownMs, probeUntil: 0 };
       states.set(id, s);
@@ -137,7 +177,7 @@ export function createPeerBreaker(
         s.downUntil = t + s.cooldownMs;
         schedule(id, s);
       }
-    } else if (s.failures >= threshold) {
+    } else if (atOnce || s.failures >= threshold) {
       s.downUntil = now() + s.cooldownMs;
       s.probe = prober?.(id);
       schedule(id, s);
@@ -168,6 +208,7 @@ export function createPeerBreaker(
     forget(id) {
       clearTimeout(states.get(id)?.timer);
       states.delete(id);
+      verifying.delete(id);
     },
     down() {
       const t = now();
@@ -177,6 +218,8 @@ export function createPeerBreaker(
         .sort();
     },
     close() {
+      closed = true;
+      verifying.clear();
       for (const s of states.values()) clearTimeout(s.timer);
       states.clear();
     },
@@ -184,8 +227,9 @@ export function createPeerBreaker(
 }
 
 /**
- * outcomeOf judges a failed peer call: unreachable, out of time, or broken is a failure; an
- * answer (not found, bad request, the owner's load failed) means the peer works; the caller's own
+ * outcomeOf judges a failed peer call: unreachable or broken is a failure; out of time is "slow"
+ * (the breaker asks the peer's health check whether that was the peer or the load); an answer
+ * (not found, bad request, the owner's load failed) means the peer works; the caller's own
  * cancellation says nothing about the peer.
  */
 export function outcomeOf(reason: unknown, signal: AbortSignal | undefined): CallOutcome {
@@ -194,11 +238,10 @@ export function outcomeOf(reason: unknown, signal: AbortSignal | undefined): Cal
     const deadline =
       (r instanceof GeeCacheError && r.code === "DEADLINE_EXCEEDED") ||
       (r instanceof Error && r.name === "TimeoutError");
-    return deadline ? "failed" : "neutral";
+    return deadline ? "slow" : "neutral";
   }
   const code = GeeCacheError.from(reason).code;
-  if (code === "UNAVAILABLE" || code === "DEADLINE_EXCEEDED" || code === "INTERNAL") {
-    return "failed";
-  }
+  if (code === "DEADLINE_EXCEEDED") return "slow";
+  if (code === "UNAVAILABLE" || code === "INTERNAL") return "failed";
   return code === "CANCELED" ? "neutral" : "ok";
 }

@@ -290,7 +290,8 @@ describe("RingPeerPicker", () => {
         .get({ group: "g", key: "k5" }, { signal: cancel.signal })
         .catch(() => {});
       assert.deepEqual(b.picker.downPeers(), []);
-      // Out of time counts, whether the deadline was the caller's or the transport's.
+      // Out of time counts (for a peer without a health check), whether the deadline was the
+      // caller's or the transport's.
       const late = new AbortController();
       late.abort(new GeeCacheError("DEADLINE_EXCEEDED", "peer deadline"));
       await b.picker
@@ -400,6 +401,58 @@ describe("RingPeerPicker", () => {
       await until(() => picker.downPeers().length === 0);
       assert.equal(picker.pickPeer("k5")?.id, "n:10");
       assert.equal(peer.calls.length, 3);
+      await picker.close();
+    });
+
+    it("a call out of time takes a peer out only when its health check does not answer either", async () => {
+      let healthy = true;
+      let probes = 0;
+      const probeAnswers: (() => void)[] = [];
+      const peer = fakePeer("n:10", () =>
+        Promise.reject(new GeeCacheError("DEADLINE_EXCEEDED", "no answer in time")),
+      );
+      const picker = createRingPeerPicker({
+        self: "n:20",
+        replicas: 1,
+        hash,
+        createPeer: () => ({
+          ...peer,
+          get: peer.get,
+          probe: () => {
+            probes++;
+            return new Promise<void>((resolve, reject) =>
+              probeAnswers.push(() =>
+                healthy ? resolve() : reject(new GeeCacheError("DEADLINE_EXCEEDED", "none")),
+              ),
+            );
+          },
+        }),
+      });
+      picker.setPeers(["n:10", "n:20"]);
+      const call = () =>
+        picker
+          .pickPeer("k5")!
+          .get({ group: "g", key: "k5" })
+          .catch(() => {});
+      const settleProbes = async () => {
+        for (const answer of probeAnswers.splice(0)) answer();
+        await new Promise((r) => setTimeout(r, 0));
+      };
+      // A slow key (say a slow origin): ten calls run out of time, but the peer answers its
+      // health check, so it stays in use. One check at a time, not one per call.
+      for (let i = 0; i < 10; i++) await call();
+      assert.equal(probes, 1);
+      await settleProbes();
+      assert.deepEqual(picker.downPeers(), []);
+      for (let i = 0; i < 10; i++) await call();
+      await settleProbes();
+      assert.deepEqual(picker.downPeers(), []);
+      assert.equal(probes, 2);
+      // A hung peer: its health check gets no answer either, and one such call takes it out.
+      healthy = false;
+      await call();
+      await settleProbes();
+      assert.deepEqual(picker.downPeers(), ["n:10"]);
       await picker.close();
     });
 
