@@ -9,6 +9,7 @@ import {
 } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Http2SessionManager } from "@connectrpc/connect-node";
+import type { CallSlots } from "./call-slots.ts";
 import { ERROR_CODE_HEADER } from "./error-codes.ts";
 
 /**
@@ -29,10 +30,12 @@ export const MAX_GRPC_TIMEOUT_MS = 99_999_999;
  * peer sent, with the geecache-error-code trailer as metadata; DeadlineExceeded at the deadline
  * (also sent to the peer as grpc-timeout, in milliseconds: timeoutMs must not exceed
  * MAX_GRPC_TIMEOUT_MS); Canceled when signal aborts; Unavailable when the peer cannot be
- * reached or resets the stream.
+ * reached or resets the stream. A call waits in slots for a stream the server allows; the
+ * deadline counts from the call, waiting included.
  */
 export function grpcUnary<I extends DescMessage, O extends DescMessage>(
   sessions: Http2SessionManager,
+  slots: CallSlots,
   path: string,
   input: I,
   output: O,
@@ -50,17 +53,38 @@ export function grpcUnary<I extends DescMessage, O extends DescMessage>(
   return new Promise((resolve, reject) => {
     let stream: http2.ClientHttp2Stream | undefined;
     let settled = false;
+    // Whether this call holds one of the connection's slots (from grant until its stream closes).
+    let holding = false;
+    const release = () => {
+      if (!holding) return;
+      holding = false;
+      slots.give();
+    };
+    const deadlineAt = performance.now() + timeoutMs;
     const finish = (error: ConnectError | undefined, value?: MessageShape<O>) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       signal?.removeEventListener("abort", onAbort);
+      withdraw();
       if (error === undefined) {
         resolve(value!);
         return;
       }
-      // Resetting with CANCEL tells the peer to stop working on a call nobody waits for.
-      if (stream !== undefined && !stream.closed) stream.close(http2.constants.NGHTTP2_CANCEL);
+      const s = stream;
+      if (s !== undefined && !s.closed) {
+        if (error.code === Code.DeadlineExceeded) {
+          // The peer has the same deadline (grpc-timeout) and ends the call itself; resetting
+          // every stream that times out would add to a burst of resets (see CallSlots). One
+          // the peer has not ended a second later is reset then: the peer is hung.
+          const late = setTimeout(() => s.close(http2.constants.NGHTTP2_CANCEL), LATE_RESET_MS);
+          late.unref();
+          s.once("close", () => clearTimeout(late));
+        } else {
+          // Resetting with CANCEL tells the peer to stop working on a call nobody waits for.
+          s.close(http2.constants.NGHTTP2_CANCEL);
+        }
+      }
       reject(error);
     };
     const onAbort = () => finish(canceled(signal!));
@@ -70,34 +94,62 @@ export function grpcUnary<I extends DescMessage, O extends DescMessage>(
     );
     signal?.addEventListener("abort", onAbort, { once: true });
 
-    // The session manager adds :method and :path.
-    const headers: http2.OutgoingHttpHeaders = {
-      "content-type": "application/grpc+proto",
-      te: "trailers",
-      "grpc-timeout": `${Math.max(1, Math.ceil(timeoutMs))}m`,
-    };
     // A server refuses streams past its concurrency limit. A new connection's first calls go
     // out before the server's SETTINGS have said what that limit is; a refused stream was not
     // processed (RFC 9113, 8.7), and by the time it is refused the limit is known, so the
-    // call is sent again, where the session queues it until a stream is free.
+    // call is sent again, in a slot of its own.
     const send = (refusals: number) => {
+      // The time left, not the call's whole deadline: it may have waited for its slot.
+      const leftMs = Math.max(1, Math.ceil(deadlineAt - performance.now()));
+      // The session manager adds :method and :path.
+      const headers: http2.OutgoingHttpHeaders = {
+        "content-type": "application/grpc+proto",
+        te: "trailers",
+        "grpc-timeout": `${leftMs}m`,
+      };
       sessions.request("POST", path, headers, {}).then(
         (s) => {
           stream = s;
+          s.once("close", release);
+          const limit = s.session?.remoteSettings.maxConcurrentStreams;
+          // Before the server's SETTINGS arrive, Node reports HTTP/2's default: no limit.
+          if (limit !== undefined && limit < MAX_STREAMS) slots.setLimit(limit);
           if (settled) {
             s.close(http2.constants.NGHTTP2_CANCEL);
             return;
           }
-          const refused = refusals < MAX_REFUSALS ? () => send(refusals + 1) : undefined;
+          const refused =
+            refusals < MAX_REFUSALS
+              ? () => {
+                  withdraw = slots.take(() => grant(refusals + 1));
+                }
+              : undefined;
           read(s, sessions, output, finish, refused);
           s.end(frame);
         },
-        (reason: unknown) => finish(unavailable(reason)),
+        (reason: unknown) => {
+          release();
+          finish(unavailable(reason));
+        },
       );
     };
-    send(0);
+    const grant = (refusals: number) => {
+      holding = true;
+      if (settled) release();
+      else send(refusals);
+    };
+    let withdraw = noop;
+    withdraw = slots.take(() => grant(0));
   });
 }
+
+/** How long past its deadline a call's stream is left for the peer to end, before it is reset. */
+const LATE_RESET_MS = 1_000;
+
+/** Above any stream limit a server sets (Node reports 2^32-1 for "none"). */
+const MAX_STREAMS = 2 ** 31;
+
+const noop = () => {};
 
 /** How many times one call is sent again after the server refused its stream. */
 const MAX_REFUSALS = 3;

@@ -402,6 +402,52 @@ describe("closing a PeerClient with calls in flight (a peer leaving the ring)", 
   });
 });
 
+describe("a peer client under a burst of calls that run out of time", () => {
+  test("keeps its connection: every call times out alone, and the next calls are answered", async () => {
+    const registry = createRegistry();
+    registry.newGroup({
+      name: "g",
+      maxBytes: 1 << 20,
+      getter: async (key, { signal }) => {
+        if (key !== "fast") {
+          await new Promise((resolve) => {
+            const t = setTimeout(resolve, 3_000);
+            signal.addEventListener("abort", () => clearTimeout(t));
+          });
+        }
+        return "v";
+      },
+    });
+    const server = await startCacheServer({ registry, port: 0 });
+    const client = createPeerClient(`127.0.0.1:${server.address.port}`, { timeoutMs: 300 });
+    try {
+      await client.get({ group: "g", key: "fast" });
+      // Four times the server's stream limit, all out of time at once. Each such call used to
+      // be reset on its own; the resets of the calls queued past the limit came as a burst,
+      // and the server dropped the connection (ENHANCE_YOUR_CALM), failing every call on it.
+      const codes = await Promise.all(
+        Array.from({ length: 1_024 }, (_, i) =>
+          client.get({ group: "g", key: `slow-${i}` }).then(
+            () => "ok",
+            (e: unknown) => (e as GeeCacheError).code,
+          ),
+        ),
+      );
+      assert.deepEqual(new Set(codes), new Set(["DEADLINE_EXCEEDED"]));
+      // The same connection answers (it may first finish the calls the server is ending).
+      const after = await Promise.all(
+        Array.from({ length: 300 }, () =>
+          client.get({ group: "g", key: "fast" }, { timeoutMs: 5_000 }),
+        ),
+      );
+      assert.equal(after.length, 300);
+    } finally {
+      await client.close();
+      await server.close({ graceMs: 100 });
+    }
+  });
+});
+
 describe("the peer client's session manager", () => {
   test("a call right after a GOAWAY on an idle connection does not end the process (connect-es#1768)", async () => {
     const server = await startCacheServer({ registry: createRegistry(), port: 0 });

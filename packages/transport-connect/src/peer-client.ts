@@ -9,9 +9,11 @@ import {
 } from "@geecache/core";
 import { CacheService } from "@geecache/proto";
 import { Health, HealthCheckResponse_ServingStatus as ServingStatus } from "@geecache/proto/health";
+import { CallSlots } from "./call-slots.ts";
 import { fromConnectError } from "./error-codes.ts";
 import { grpcUnary, MAX_GRPC_TIMEOUT_MS } from "./grpc-unary.ts";
 import { checkRange, TIMER_MS } from "./options.ts";
+import { DEFAULT_MAX_CONCURRENT_STREAMS } from "./server.ts";
 import { GuardedSessionManager } from "./session-manager.ts";
 
 const getMethod = CacheService.method.get;
@@ -117,6 +119,8 @@ export function createPeerClient(address: string, options: PeerClientOptions = {
     idleConnectionTimeoutMs: options.idleConnectionTimeoutMs ?? 5 * 60_000,
     ...(options.pingIntervalMs === undefined ? {} : { pingIntervalMs: options.pingIntervalMs }),
   });
+  // The server's default stream limit until its SETTINGS say otherwise.
+  const slots = new CallSlots(DEFAULT_MAX_CONCURRENT_STREAMS);
   const transport = createGrpcTransport({ baseUrl, sessionManager, defaultTimeoutMs: timeoutMs });
   const client = createClient(CacheService, transport);
   const health = createClient(Health, transport);
@@ -177,6 +181,7 @@ export function createPeerClient(address: string, options: PeerClientOptions = {
       try {
         const response = await grpcUnary(
           sessionManager,
+          slots,
           getPath,
           getMethod.input,
           getMethod.output,
