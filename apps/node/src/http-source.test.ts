@@ -28,6 +28,16 @@ before(async () => {
       res.statusCode = 503;
       res.end("down");
     } else if (key === "slow") hang.push(() => res.end("late"));
+    else if (key === "moved") {
+      res.writeHead(302, { location: "/admin/secret" });
+      res.end();
+    } else if (key === "part") {
+      res.writeHead(206, { "content-range": "bytes 0-3/100" });
+      res.end("part");
+    } else if (key === "forever") {
+      res.setHeader("cache-control", "max-age=99999999999999");
+      res.end("v");
+    } else if (group === "admin") res.end("ADMIN-SECRET");
     else {
       res.statusCode = 404;
       res.end();
@@ -55,7 +65,7 @@ async function code(p: Promise<unknown>): Promise<string> {
   return "resolved";
 }
 
-test("a 2xx body is the value and max-age becomes its TTL", async () => {
+test("a 200 body is the value and max-age becomes its TTL", async () => {
   const get = createHttpOrigin({ urlTemplate: `${base}/{group}/{key}` });
   const got = await get("Tom", ctx("people"));
   assert.equal(Buffer.from(got!.value).toString(), "people:630");
@@ -91,11 +101,11 @@ test("the caller's abort is a cancellation", async () => {
   assert.equal(await code(p), "CANCELED");
 });
 
-test('a key or group "." or ".." is a load failure, never a fetch of another path', async () => {
+test('a key or group "." or ".." is a bad key, never a fetch of another path', async () => {
   const get = createHttpOrigin({ urlTemplate: `${base}/{group}/{key}?v=1` });
   asked.length = 0;
-  for (const key of [".", ".."]) assert.equal(await code(get(key, ctx())), "LOAD_FAILED", key);
-  assert.equal(await code(get("Tom", ctx(".."))), "LOAD_FAILED");
+  for (const key of [".", ".."]) assert.equal(await code(get(key, ctx())), "INVALID_ARGUMENT", key);
+  assert.equal(await code(get("Tom", ctx(".."))), "INVALID_ARGUMENT");
   assert.deepEqual(asked, []);
   // Dots inside a segment, or in the query, are plain characters.
   const query = createHttpOrigin({ urlTemplate: `${base}/scores/x?key={key}` });
@@ -104,7 +114,30 @@ test('a key or group "." or ".." is a load failure, never a fetch of another pat
   assert.deepEqual(asked, ["/scores/x?key=..", "/scores/..x?v=1"]);
 });
 
+test("a redirect is not followed, and only a whole value (200) is one", async () => {
+  const get = createHttpOrigin({ urlTemplate: `${base}/{group}/{key}` });
+  asked.length = 0;
+  assert.equal(await code(get("moved", ctx())), "LOAD_FAILED");
+  // The redirect's target (which would answer) was never asked for.
+  assert.deepEqual(asked, ["/scores/moved"]);
+  assert.equal(await code(get("part", ctx())), "LOAD_FAILED");
+});
+
+test("a max-age past 2^31 seconds is taken as 2^31 seconds (RFC 9111)", async () => {
+  const get = createHttpOrigin({ urlTemplate: `${base}/{group}/{key}` });
+  assert.equal((await get("forever", ctx()))!.ttlMs, 2 ** 31 * 1_000);
+});
+
 test("bad templates are rejected up front", () => {
+  // A password would be refused by fetch on every load and logged with every failure.
+  assert.throws(() => createHttpOrigin({ urlTemplate: "http://u:pw@127.0.0.1/{key}" }), TypeError);
+  // A key in the host would let clients choose the server the cache fetches from.
+  assert.throws(() => createHttpOrigin({ urlTemplate: "http://{key}/x" }), TypeError);
+  assert.throws(
+    () => createHttpOrigin({ urlTemplate: "http://{key}.origin.internal/" }),
+    TypeError,
+  );
+  assert.throws(() => createHttpOrigin({ urlTemplate: "http://o:{group}/{key}" }), TypeError);
   assert.throws(() => createHttpOrigin({ urlTemplate: `${base}/../{key}` }), TypeError);
   assert.throws(() => createHttpOrigin({ urlTemplate: `${base}/{group}` }), TypeError);
   assert.throws(() => createHttpOrigin({ urlTemplate: "ftp://x/{key}" }), TypeError);

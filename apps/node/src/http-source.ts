@@ -29,9 +29,10 @@ export type HttpOrigin = (
 ) => Promise<OriginValue | null>;
 
 /**
- * createHttpOrigin returns a getter that GETs the templated URL: 2xx is the value (its body
- * bytes), 404 and 410 are "not found" (null), anything else, a timeout or a body over maxBytes is
- * a LOAD_FAILED GeeCacheError. Throws TypeError on a bad template.
+ * createHttpOrigin returns a getter that GETs the templated URL: 200 (or 203) is the value (its
+ * body bytes), 404 and 410 are "not found" (null), anything else (redirects are not followed), a
+ * timeout or a body over maxBytes is a LOAD_FAILED GeeCacheError; a key that cannot be a path
+ * segment ("." or "..") is INVALID_ARGUMENT. Throws TypeError on a bad template.
  */
 export function createHttpOrigin(options: HttpOriginOptions): HttpOrigin {
   const { urlTemplate } = options;
@@ -46,22 +47,30 @@ export function createHttpOrigin(options: HttpOriginOptions): HttpOrigin {
       .replaceAll("{key}", encodeURIComponent(key));
     // encodeURIComponent leaves "." alone, and URL parsing resolves a "." or ".." segment (even
     // spelled %2E), so such a key would fetch another resource: the parent path, or the group's.
+    // No origin path can hold it: the client's key is at fault, not the origin.
     if (hasDotSegment(url)) {
       throw new GeeCacheError(
-        "LOAD_FAILED",
-        `key ${JSON.stringify(key)} or group ${JSON.stringify(group)} would be a . or .. segment of the origin URL's path`,
+        "INVALID_ARGUMENT",
+        `key ${JSON.stringify(key)} or group ${JSON.stringify(group)} cannot be a segment of the origin URL's path`,
       );
     }
     const deadline = AbortSignal.timeout(timeoutMs);
     try {
-      const res = await doFetch(url, { signal: AbortSignal.any([signal, deadline]) });
+      // A redirect is not followed: it could lead the cache to another path or host and serve
+      // what it found there under this key.
+      const res = await doFetch(url, {
+        signal: AbortSignal.any([signal, deadline]),
+        redirect: "manual",
+      });
       if (res.status === 404 || res.status === 410) {
         await res.body?.cancel();
         return null;
       }
-      if (!res.ok) {
+      // 200, or 203 (from a transforming proxy): a whole value. 206 is a part, 204 nothing.
+      if (res.status !== 200 && res.status !== 203) {
         await res.body?.cancel();
-        throw new GeeCacheError("LOAD_FAILED", `origin answered ${res.status} for ${url}`);
+        const what = res.status >= 300 && res.status < 400 ? " (a redirect, not followed)" : "";
+        throw new GeeCacheError("LOAD_FAILED", `origin answered ${res.status}${what} for ${url}`);
       }
       const declared = Number(res.headers.get("content-length") ?? Number.NaN);
       if (declared > maxBytes) {
@@ -89,7 +98,8 @@ export function createHttpOrigin(options: HttpOriginOptions): HttpOrigin {
 
 /**
  * checkOriginUrlTemplate throws a TypeError when template is not an origin URL template
- * createHttpOrigin takes: an http or https URL with `{key}` and no . or .. path segment.
+ * createHttpOrigin takes: an http or https URL with `{key}`, without a user or password, with
+ * no placeholder in its host and no . or .. path segment.
  */
 export function checkOriginUrlTemplate(template: string): void {
   if (!template.includes("{key}")) {
@@ -102,6 +112,19 @@ export function checkOriginUrlTemplate(template: string): void {
   const probe = new URL(example);
   if (probe.protocol !== "http:" && probe.protocol !== "https:") {
     throw new TypeError(`origin URL must be http or https, got ${probe.protocol}`);
+  }
+  // fetch refuses such a URL on every load, and every failure would log the password.
+  if (probe.username !== "" || probe.password !== "") {
+    throw new TypeError("origin URL must not hold a user or password");
+  }
+  // A key in the host would let clients pick which server the cache fetches from.
+  const marked = new URL(
+    template.replaceAll("{group}", "gcgroupmark").replaceAll("{key}", "gckeymark"),
+  );
+  if (/gcgroupmark|gckeymark/.test(marked.host)) {
+    throw new TypeError(
+      `origin URL template ${JSON.stringify(template)} has {key} or {group} in its host`,
+    );
   }
   if (hasDotSegment(template)) {
     throw new TypeError(`origin URL template ${JSON.stringify(template)} has a . or .. segment`);
@@ -123,9 +146,12 @@ async function readCapped(res: Response, maxBytes: number): Promise<Uint8Array> 
   return Buffer.concat(chunks, total);
 }
 
+/** RFC 9111 (1.2.2): a delta-seconds past 2^31 is taken as 2^31. */
+const MAX_AGE_CAP_SEC = 2 ** 31;
+
 function maxAgeMs(cacheControl: string | null): number | undefined {
   const m = cacheControl === null ? null : /(?:^|,)\s*max-age=(\d+)/i.exec(cacheControl);
-  const seconds = m === null ? 0 : Number(m[1]);
+  const seconds = m === null ? 0 : Math.min(Number(m[1]), MAX_AGE_CAP_SEC);
   return seconds > 0 ? seconds * 1_000 : undefined;
 }
 

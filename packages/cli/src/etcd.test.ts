@@ -52,6 +52,19 @@ test("parseEtcdConfig: bad input is a TypeError or RangeError naming the flag", 
     () => parseEtcdConfig({ ...none, etcd: "x:1" }, { ETCD_PASSWORD: "secret", ETCD_USERNAME: "" }),
     /^TypeError: ETCD_PASSWORD is set but ETCD_USERNAME is not/,
   );
+  // A password in the URL would be printed by every log line naming the endpoint; the error
+  // itself leaves it out.
+  assert.throws(
+    () => parseEtcdConfig({ ...none, etcd: "http://admin:S3cret@10.0.0.1:2379" }, {}),
+    (err: unknown) =>
+      err instanceof TypeError &&
+      /must not hold a user or password: set ETCD_USERNAME and ETCD_PASSWORD/.test(err.message) &&
+      !err.message.includes("S3cret"),
+  );
+  assert.throws(
+    () => parseEtcdConfig({ ...none, etcd: "ftp://10.0.0.1:2379" }, {}),
+    /http or https/,
+  );
 });
 
 test("parseEtcdConfig: --etcd-timeout is named in its errors and fits a timer", () => {

@@ -59,6 +59,16 @@ export function parseEtcdConfig(
     .map((s) => (/^[a-z]+:\/\//.test(s) ? s : `http://${s}`));
   for (const e of endpoints) {
     if (!URL.canParse(e)) throw new TypeError(`invalid --etcd endpoint ${JSON.stringify(e)}`);
+    const url = new URL(e);
+    if (url.protocol !== "http:" && url.protocol !== "https:") {
+      throw new TypeError(`--etcd endpoint ${JSON.stringify(e)} must be http or https`);
+    }
+    // etcd3 cannot use them, and every log line naming the endpoint would show the password.
+    if (url.username !== "" || url.password !== "") {
+      throw new TypeError(
+        `--etcd endpoint ${url.protocol}//…@${url.host} must not hold a user or password: set ETCD_USERNAME and ETCD_PASSWORD`,
+      );
+    }
   }
   if (endpoints.length === 0) throw new TypeError("--etcd must name at least one endpoint");
   const cluster = values.cluster ?? "default";

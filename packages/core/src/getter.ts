@@ -30,7 +30,8 @@ export type GetterResult = GetterValue | { value: GetterValue; ttlMs?: number } 
 /**
  * Getter loads a key that is missing from the cache from the source of truth. Anything it throws
  * other than a NOT_FOUND GeeCacheError is a load failure: the caller gets a LOAD_FAILED
- * GeeCacheError with the thrown value as its cause, and nothing is cached.
+ * GeeCacheError with the thrown value as its cause, and nothing is cached. An INVALID_ARGUMENT
+ * GeeCacheError (a key the source cannot be asked for) reaches the caller as it is, unlogged.
  */
 export interface Getter {
   get(key: string, ctx: GetterContext): Promise<GetterResult> | GetterResult;

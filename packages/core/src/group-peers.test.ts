@@ -140,6 +140,16 @@ describe("Group with peers", () => {
     assert.equal(peer.calls.length, 2);
   });
 
+  it("takes the owner's INVALID_ARGUMENT as final: its source cannot be asked for the key", async () => {
+    const peer = fakePeer("p", () =>
+      Promise.reject(new GeeCacheError("INVALID_ARGUMENT", "not a path segment")),
+    );
+    const { group, local } = setup(peer);
+    await assert.rejects(group.get("r1"), isCode("INVALID_ARGUMENT"));
+    assert.deepEqual(local, []);
+    assert.equal(group.stats().peerErrors, 0);
+  });
+
   it("treats NOT_FOUND from the owner as not found: no local load, negative-cached", async () => {
     const peer = fakePeer("p", () => Promise.reject(new GeeCacheError("NOT_FOUND", "no such key")));
     const { group, local, advance } = setup(peer, { negativeTtlMs: 100 });

@@ -282,6 +282,19 @@ describe("Group.get failures", () => {
     assert.equal(s.localLoads, 1);
   });
 
+  it("passes a getter's INVALID_ARGUMENT through, unlogged: the key, not the source, is at fault", async () => {
+    const warnings: unknown[] = [];
+    const t = setup({
+      getter: () => {
+        throw new GeeCacheError("INVALID_ARGUMENT", "no such path");
+      },
+      logger: { debug() {}, info() {}, warn: (o) => warnings.push(o), error() {} },
+    });
+    await assert.rejects(t.group.get(".."), isCode("INVALID_ARGUMENT"));
+    assert.deepEqual(warnings, []);
+    assert.equal(t.group.stats().localLoadErrs, 0);
+  });
+
   it("logs a getter failure as a warning, with the group, the key and the error", async () => {
     const warnings: object[] = [];
     const quiet = () => {};

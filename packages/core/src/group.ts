@@ -366,7 +366,11 @@ export function createGroup(options: GroupOptions, context: GroupContext): Group
           );
         } catch (e) {
           if (isNotFound(e)) view = undefined;
-          else {
+          else if (e instanceof GeeCacheError && e.code === "INVALID_ARGUMENT") {
+            // A key the source cannot even be asked for: the caller's mistake, not a failing
+            // source, so no warning; nothing is cached.
+            throw e;
+          } else {
             if (loadSignal.aborted) throw abortError(loadSignal);
             stats.localLoadErrs++;
             // The caller gets LOAD_FAILED (a gateway hides even that); the why is only here.
@@ -451,6 +455,8 @@ export function createGroup(options: GroupOptions, context: GroupContext): Group
         throw notFound(key);
       }
       if (signal.aborted) throw abortError(signal);
+      // The owner answered that its source cannot be asked for this key: nor can ours.
+      if (e instanceof GeeCacheError && e.code === "INVALID_ARGUMENT") throw e;
       if (e instanceof GeeCacheError && e.code === "LOAD_FAILED") {
         // The owner answered: its source failed. Unlike groupcache, no load here: it would ask
         // the same source again, once from every node that asked the owner, so a failing or
