@@ -261,7 +261,8 @@ test("an unavailable owner is skipped for the next node; none reachable is 503",
   );
   assert.equal(down.statusCode, 503);
   assert.equal(down.json().error.code, "UNAVAILABLE");
-  assert.match(down.json().error.message, /tried a:1, b:1/);
+  // Which nodes were tried goes to the log, not to the public.
+  assert.equal(down.json().error.message, "no cache node could answer (tried 2)");
 
   const none = await gateway([]).inject("/api?key=Tom");
   assert.equal(none.statusCode, 503);
@@ -276,13 +277,14 @@ test("a node that never answers ends at the request deadline with 504, logged wi
   }).inject("/api?key=Tom");
   assert.equal(res.statusCode, 504);
   assert.equal(res.json().error.code, "DEADLINE_EXCEEDED");
-  assert.match(res.json().error.message, /last asked: a:1/);
+  assert.equal(res.json().error.message, "no answer within 50 ms");
   assert.deepEqual(b.calls, []);
   const logged = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
   assert.deepEqual(
     logged.map(({ msg, code, key }) => ({ msg, code, key })),
     [{ msg: "upstream failed", code: "DEADLINE_EXCEEDED", key: "Tom" }],
   );
+  assert.match(String(logged[0]!.cause), /^last asked a:1: /);
 });
 
 test("a client that hangs up cancels the call to the node, and the log says so", {

@@ -271,11 +271,11 @@ export function buildGateway(options: GatewayOptions): FastifyInstance {
           throw new GeeCacheError("CANCELED", "the client went away", { cause: err });
         }
         if (deadline.aborted) {
-          throw new GeeCacheError(
-            "DEADLINE_EXCEEDED",
-            `no answer within ${timeoutMs} ms (last asked: ${peer.id})`,
-            { cause: err },
-          );
+          // The node's address is for the log (the cause), not for the public answer.
+          const detail = `last asked ${peer.id}: ${GeeCacheError.from(err).message}`;
+          throw new GeeCacheError("DEADLINE_EXCEEDED", `no answer within ${timeoutMs} ms`, {
+            cause: new Error(detail, { cause: err }),
+          });
         }
         const e = GeeCacheError.from(err);
         // The client's answer names its key and group, not the node that knew (or the node's
@@ -301,9 +301,13 @@ export function buildGateway(options: GatewayOptions): FastifyInstance {
       }
     }
     const tried = candidates.map((p) => p.id).join(", ");
-    throw new GeeCacheError("UNAVAILABLE", `no cache node could answer (tried ${tried})`, {
-      cause: last,
-    });
+    throw new GeeCacheError(
+      "UNAVAILABLE",
+      `no cache node could answer (tried ${candidates.length})`,
+      {
+        cause: new Error(`tried ${tried}; the last: ${last?.message ?? "?"}`, { cause: last }),
+      },
+    );
   }
 
   return app;
