@@ -71,21 +71,25 @@ export function grpcUnary<I extends DescMessage, O extends DescMessage>(
         resolve(value!);
         return;
       }
-      const s = stream;
-      if (s !== undefined && !s.closed) {
-        if (error.code === Code.DeadlineExceeded) {
-          // The peer has the same deadline (grpc-timeout) and ends the call itself; resetting
-          // every stream that times out would add to a burst of resets (see CallSlots). One
-          // the peer has not ended a second later is reset then: the peer is hung.
-          const late = setTimeout(() => s.close(http2.constants.NGHTTP2_CANCEL), LATE_RESET_MS);
-          late.unref();
-          s.once("close", () => clearTimeout(late));
-        } else {
-          // Resetting with CANCEL tells the peer to stop working on a call nobody waits for.
-          s.close(http2.constants.NGHTTP2_CANCEL);
-        }
-      }
+      timedOut = error.code === Code.DeadlineExceeded;
+      if (stream !== undefined) abandon(stream);
       reject(error);
+    };
+    let timedOut = false;
+    // Ends this call's stream once nobody waits for it.
+    const abandon = (s: http2.ClientHttp2Stream) => {
+      if (s.closed) return;
+      if (timedOut) {
+        // The peer has the same deadline (grpc-timeout) and ends the call itself; resetting
+        // every stream that times out would add to a burst of resets (see CallSlots). One
+        // the peer has not ended a second later is reset then: the peer is hung.
+        const late = setTimeout(() => s.close(http2.constants.NGHTTP2_CANCEL), LATE_RESET_MS);
+        late.unref();
+        s.once("close", () => clearTimeout(late));
+      } else {
+        // Resetting with CANCEL tells the peer to stop working on a call nobody waits for.
+        s.close(http2.constants.NGHTTP2_CANCEL);
+      }
     };
     const onAbort = () => finish(canceled(signal!));
     const timer = setTimeout(
@@ -115,7 +119,10 @@ export function grpcUnary<I extends DescMessage, O extends DescMessage>(
           // Before the server's SETTINGS arrive, Node reports HTTP/2's default: no limit.
           if (limit !== undefined && limit < MAX_STREAMS) slots.setLimit(limit);
           if (settled) {
-            s.close(http2.constants.NGHTTP2_CANCEL);
+            // Sent as the call ended: the request goes out whole, so a peer given the time
+            // left ends it at once rather than wait for a body.
+            if (timedOut) s.end(frame);
+            abandon(s);
             return;
           }
           const refused =
