@@ -287,6 +287,14 @@ export function buildGateway(options: GatewayOptions): FastifyInstance {
             { cause: e },
           );
         }
+        if (e.code === "INVALID_ARGUMENT") {
+          // The node's message names the node; the client learns only that the key is bad.
+          throw new GeeCacheError(
+            "INVALID_ARGUMENT",
+            `key ${JSON.stringify(key)} cannot be loaded in group ${JSON.stringify(group)}`,
+            { cause: e },
+          );
+        }
         if (e.code === "UNKNOWN_GROUP") {
           throw new GeeCacheError("UNKNOWN_GROUP", `no group ${JSON.stringify(group)}`, {
             cause: e,

@@ -107,6 +107,10 @@ test('a key or group "." or ".." is a bad key, never a fetch of another path', a
   for (const key of [".", ".."]) assert.equal(await code(get(key, ctx())), "INVALID_ARGUMENT", key);
   assert.equal(await code(get("Tom", ctx(".."))), "INVALID_ARGUMENT");
   assert.deepEqual(asked, []);
+  // Between backslashes too: URL parsing takes them for slashes.
+  const slashes = createHttpOrigin({ urlTemplate: `${base}/a\\{key}\\admin` });
+  assert.equal(await code(slashes("..", ctx())), "INVALID_ARGUMENT");
+  assert.deepEqual(asked, []);
   // Dots inside a segment, or in the query, are plain characters.
   const query = createHttpOrigin({ urlTemplate: `${base}/scores/x?key={key}` });
   assert.equal(await query("..", ctx()), null);
@@ -138,6 +142,13 @@ test("bad templates are rejected up front", () => {
     TypeError,
   );
   assert.throws(() => createHttpOrigin({ urlTemplate: "http://o:{group}/{key}" }), TypeError);
+  // A malformed template with a password is refused without repeating the password.
+  assert.throws(
+    () => createHttpOrigin({ urlTemplate: "http://u:S3cret@127.0.0.1:99999/{key}" }),
+    (err: unknown) => err instanceof TypeError && !err.message.includes("S3cret"),
+  );
+  // URL parsing takes a backslash for a slash: a dot segment written with one is still one.
+  assert.throws(() => createHttpOrigin({ urlTemplate: `${base}\\..\\{key}` }), TypeError);
   assert.throws(() => createHttpOrigin({ urlTemplate: `${base}/../{key}` }), TypeError);
   assert.throws(() => createHttpOrigin({ urlTemplate: `${base}/{group}` }), TypeError);
   assert.throws(() => createHttpOrigin({ urlTemplate: "ftp://x/{key}" }), TypeError);

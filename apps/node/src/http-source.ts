@@ -102,12 +102,14 @@ export function createHttpOrigin(options: HttpOriginOptions): HttpOrigin {
  * no placeholder in its host and no . or .. path segment.
  */
 export function checkOriginUrlTemplate(template: string): void {
+  // A password in the template is never repeated in an error.
+  const shown = JSON.stringify(template.replace(/^([a-z][a-z0-9+.-]*:[/\\]*)[^/\\?#]*@/i, "$1…@"));
   if (!template.includes("{key}")) {
-    throw new TypeError(`origin URL template ${JSON.stringify(template)} has no {key}`);
+    throw new TypeError(`origin URL template ${shown} has no {key}`);
   }
   const example = template.replaceAll("{group}", "g").replaceAll("{key}", "k");
   if (!URL.canParse(example)) {
-    throw new TypeError(`origin URL template ${JSON.stringify(template)} is not a URL`);
+    throw new TypeError(`origin URL template ${shown} is not a URL`);
   }
   const probe = new URL(example);
   if (probe.protocol !== "http:" && probe.protocol !== "https:") {
@@ -122,12 +124,10 @@ export function checkOriginUrlTemplate(template: string): void {
     template.replaceAll("{group}", "gcgroupmark").replaceAll("{key}", "gckeymark"),
   );
   if (/gcgroupmark|gckeymark/.test(marked.host)) {
-    throw new TypeError(
-      `origin URL template ${JSON.stringify(template)} has {key} or {group} in its host`,
-    );
+    throw new TypeError(`origin URL template ${shown} has {key} or {group} in its host`);
   }
   if (hasDotSegment(template)) {
-    throw new TypeError(`origin URL template ${JSON.stringify(template)} has a . or .. segment`);
+    throw new TypeError(`origin URL template ${shown} has a . or .. segment`);
   }
 }
 
@@ -155,8 +155,11 @@ function maxAgeMs(cacheControl: string | null): number | undefined {
   return seconds > 0 ? seconds * 1_000 : undefined;
 }
 
-/** Whether the path of url (scheme and authority skipped, query and fragment cut) has a dot segment. */
+/**
+ * Whether the path of url (scheme and authority skipped, query and fragment cut) has a dot
+ * segment. URL parsing takes a backslash for a slash in http(s) URLs, so both separate segments.
+ */
 function hasDotSegment(url: string): boolean {
-  const path = url.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i, "").split(/[?#]/, 1)[0] ?? "";
-  return path.split("/").some((s) => s === "." || s === "..");
+  const path = url.replace(/^[a-z][a-z0-9+.-]*:[/\\]{2}[^/\\?#]*/i, "").split(/[?#]/, 1)[0] ?? "";
+  return path.split(/[/\\]/).some((s) => s === "." || s === "..");
 }

@@ -65,6 +65,10 @@ test("parseEtcdConfig: bad input is a TypeError or RangeError naming the flag", 
     () => parseEtcdConfig({ ...none, etcd: "ftp://10.0.0.1:2379" }, {}),
     /http or https/,
   );
+  assert.throws(
+    () => parseEtcdConfig({ ...none, etcd: "http://admin:S3cret@10.0.0.1:notaport" }, {}),
+    (err: unknown) => err instanceof TypeError && !err.message.includes("S3cret"),
+  );
 });
 
 test("parseEtcdConfig: --etcd-timeout is named in its errors and fits a timer", () => {

@@ -58,7 +58,11 @@ export function parseEtcdConfig(
     .filter((s) => s !== "")
     .map((s) => (/^[a-z]+:\/\//.test(s) ? s : `http://${s}`));
   for (const e of endpoints) {
-    if (!URL.canParse(e)) throw new TypeError(`invalid --etcd endpoint ${JSON.stringify(e)}`);
+    if (!URL.canParse(e)) {
+      // A password in it is never repeated in an error.
+      const shown = e.replace(/^([a-z]+:\/\/)[^/?#]*@/i, "$1…@");
+      throw new TypeError(`invalid --etcd endpoint ${JSON.stringify(shown)}`);
+    }
     const url = new URL(e);
     if (url.protocol !== "http:" && url.protocol !== "https:") {
       throw new TypeError(`--etcd endpoint ${JSON.stringify(e)} must be http or https`);
