@@ -9,6 +9,7 @@ import {
   universalResponseToNodeResponse,
 } from "@connectrpc/connect-node";
 import type { Logger } from "@geecache/core";
+import { MAX_TIMER_MS } from "./options.ts";
 
 type Request = http.IncomingMessage | http2.Http2ServerRequest;
 type Response = http.ServerResponse | http2.Http2ServerResponse;
@@ -122,9 +123,6 @@ const GRPC_UNITS: Record<string, number> = {
   u: 1e-3,
   n: 1e-6,
 };
-
-/** The longest timer Node keeps; a longer one fires at once, with a TimeoutOverflowWarning. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * The call's deadline from grpc-timeout or connect-timeout-ms, at most maxTimeoutMs; maxTimeoutMs
