@@ -313,6 +313,23 @@ describe("Group.get failures", () => {
     assert.deepEqual(warnings, [{ group: "g", key: "k", err: boom }]);
   });
 
+  it("logs a source's own GeeCacheError by its reason: no stack per failed load", async () => {
+    const warnings: object[] = [];
+    const quiet = () => {};
+    const registry = createRegistry({
+      logger: { debug: quiet, info: quiet, warn: (obj) => warnings.push(obj), error: quiet },
+    });
+    const group = registry.newGroup({
+      name: "g",
+      maxBytes: 1000,
+      getter: () => {
+        throw new GeeCacheError("LOAD_FAILED", "origin answered 503");
+      },
+    });
+    await assert.rejects(group.get("k"), isCode("LOAD_FAILED"));
+    assert.deepEqual(warnings, [{ group: "g", key: "k", reason: "origin answered 503" }]);
+  });
+
   it("logs a load that runs out of loadTimeoutMs as a warning, once per load, and no caller's abort", async () => {
     const warnings: object[] = [];
     const quiet = () => {};

@@ -374,7 +374,14 @@ export function createGroup(options: GroupOptions, context: GroupContext): Group
             if (loadSignal.aborted) throw abortError(loadSignal);
             stats.localLoadErrs++;
             // The caller gets LOAD_FAILED (a gateway hides even that); the why is only here.
-            logger?.warn({ group: name, key, err: e }, "geecache: getter failed");
+            if (e instanceof GeeCacheError) {
+              // A source that reports its own failure (an origin's 5xx, say) says what failed;
+              // its stack is the same every time, and one line per failed load is enough.
+              logger?.debug({ group: name, key, err: e }, "geecache: getter failed");
+              logger?.warn({ group: name, key, reason: e.message }, "geecache: getter failed");
+            } else {
+              logger?.warn({ group: name, key, err: e }, "geecache: getter failed");
+            }
             const message = e instanceof Error ? e.message : String(e);
             throw new GeeCacheError(
               "LOAD_FAILED",
