@@ -10,16 +10,23 @@ type Behaviour = (req: PeerGetRequest, signal?: AbortSignal) => Promise<PeerGetR
 function node(
   id: string,
   behaviour: Behaviour,
-): GatewayPeer & { calls: string[]; forwarded: (boolean | undefined)[] } {
+): GatewayPeer & {
+  calls: string[];
+  forwarded: (boolean | undefined)[];
+  timeouts: (number | undefined)[];
+} {
   const calls: string[] = [];
   const forwarded: (boolean | undefined)[] = [];
+  const timeouts: (number | undefined)[] = [];
   return {
     id,
     calls,
     forwarded,
+    timeouts,
     get(req, options) {
       calls.push(`${req.group}/${req.key}`);
       forwarded.push(options?.forwarded);
+      timeouts.push(options?.timeoutMs);
       return behaviour(req, options?.signal);
     },
   };
@@ -255,6 +262,8 @@ test("an unavailable owner is skipped for the next node; none reachable is 503",
   // The owner may route the key on (its ring may be newer than ours); the stand-in must not.
   assert.deepEqual(a.forwarded, [false]);
   assert.deepEqual(b.forwarded, [true]);
+  // Each call carries the time the request has left (2 s at most), for the node to give up then.
+  for (const t of [...a.timeouts, ...b.timeouts]) assert.ok(t! > 0 && t! <= 2_000, String(t));
 
   const down = await gateway([node("a:1", refuse), node("b:1", refuse), node("c:1", serve)]).inject(
     "/api?key=Tom",

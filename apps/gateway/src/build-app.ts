@@ -15,7 +15,7 @@ export interface GatewayPeer {
   readonly id: string;
   get(
     request: PeerGetRequest,
-    options?: { signal?: AbortSignal; forwarded?: boolean },
+    options?: { signal?: AbortSignal; forwarded?: boolean; timeoutMs?: number },
   ): Promise<PeerGetResponse>;
 }
 
@@ -211,13 +211,7 @@ export function buildGateway(options: GatewayOptions): FastifyInstance {
       reply.raw.once("close", () => {
         if (!reply.raw.writableFinished) gone.abort();
       });
-      const got = await fetchValue(
-        group,
-        key,
-        AbortSignal.timeout(timeoutMs),
-        gone.signal,
-        request.log,
-      );
+      const got = await fetchValue(group, key, gone.signal, request.log);
       const bytes = Buffer.from(got.value.buffer, got.value.byteOffset, got.value.byteLength);
       const body: ValueBody = isUtf8(bytes)
         ? { key, group, value: bytes.toString("utf8") }
@@ -251,10 +245,11 @@ export function buildGateway(options: GatewayOptions): FastifyInstance {
   async function fetchValue(
     group: string,
     key: string,
-    deadline: AbortSignal,
     gone: AbortSignal,
     log: { warn(obj: object, msg?: string): void },
   ): Promise<PeerGetResponse> {
+    const deadlineAt = performance.now() + timeoutMs;
+    const deadline = AbortSignal.timeout(timeoutMs);
     const signal = AbortSignal.any([deadline, gone]);
     const candidates = ring.pickPeers(key, attempts);
     if (candidates.length === 0) throw new GeeCacheError("UNAVAILABLE", NO_NODES);
@@ -265,7 +260,13 @@ export function buildGateway(options: GatewayOptions): FastifyInstance {
         // The owner by this gateway's ring may be stale (a member just joined): it gets the key
         // as a client's request, so its own ring routes it on to the real owner. Any other node
         // is asked because the owner failed, and must answer itself.
-        return await peer.get({ group, key }, { signal, forwarded: peer.id !== owner });
+        // The time left goes with the call, so a node asked after another failed gives up
+        // when this request does, not a whole --timeout later.
+        const leftMs = Math.max(1, Math.ceil(deadlineAt - performance.now()));
+        return await peer.get(
+          { group, key },
+          { signal, forwarded: peer.id !== owner, timeoutMs: leftMs },
+        );
       } catch (err) {
         if (gone.aborted) {
           throw new GeeCacheError("CANCELED", "the client went away", { cause: err });

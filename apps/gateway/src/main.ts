@@ -117,35 +117,41 @@ process.on("SIGTERM", shutdown);
 // Listen once the first member list is in, so a gateway restarted under load answers its first
 // requests; past one etcd deadline it listens anyway, answering 503 until etcd gives the list.
 if (cfg.etcd !== undefined) {
+  logger.info({ waitMs: cfg.etcd.callTimeoutMs }, "reading the member list before listening");
   const waited = new AbortController();
   const deadline = sleep(cfg.etcd.callTimeoutMs, undefined, { signal: waited.signal });
   await Promise.race([membersRead, deadline.catch(() => {})]);
   waited.abort();
 }
-try {
-  await app.listen({ host: cfg.host, port: cfg.port });
-} catch (err) {
-  // EADDRINUSE, EACCES, EADDRNOTAVAIL: one line that says what could not be done, no stack.
-  const { code, message } = err as NodeJS.ErrnoException;
-  logger.fatal({ code }, `cannot listen on ${cfg.host}:${cfg.port}: ${message}`);
-  stopping = true;
-  await discovery?.close();
-  await ring.close();
-  process.exit(1);
+// A signal during that wait has started the shutdown, which ends the process: no listening.
+if (!stopping) await listen();
+
+async function listen(): Promise<void> {
+  try {
+    await app.listen({ host: cfg.host, port: cfg.port });
+  } catch (err) {
+    // EADDRINUSE, EACCES, EADDRNOTAVAIL: one line that says what could not be done, no stack.
+    const { code, message } = err as NodeJS.ErrnoException;
+    logger.fatal({ code }, `cannot listen on ${cfg.host}:${cfg.port}: ${message}`);
+    stopping = true;
+    await discovery?.close();
+    await ring.close();
+    process.exit(1);
+  }
+  const address = app.server.address();
+  const port = typeof address === "object" && address !== null ? address.port : cfg.port;
+  logger.info(
+    {
+      address: `${cfg.host}:${port}`,
+      membership:
+        cfg.etcd === undefined
+          ? cfg.peers
+          : `etcd ${cfg.etcd.endpoints.join(",")} cluster ${cfg.etcd.cluster}`,
+      timeoutMs: cfg.timeoutMs,
+    },
+    "geecache gateway listening",
+  );
 }
-const address = app.server.address();
-const port = typeof address === "object" && address !== null ? address.port : cfg.port;
-logger.info(
-  {
-    address: `${cfg.host}:${port}`,
-    membership:
-      cfg.etcd === undefined
-        ? cfg.peers
-        : `etcd ${cfg.etcd.endpoints.join(",")} cluster ${cfg.etcd.cluster}`,
-    timeoutMs: cfg.timeoutMs,
-  },
-  "geecache gateway listening",
-);
 
 async function shutdown(signal: NodeJS.Signals): Promise<void> {
   if (stopping) return;

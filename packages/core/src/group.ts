@@ -426,7 +426,7 @@ export function createGroup(options: GroupOptions, context: GroupContext): Group
     let res: PeerGetResponse;
     try {
       res = await raceSignal(
-        peer.get({ group: name, key }, { signal: controller.signal }),
+        peer.get({ group: name, key }, { signal: controller.signal, timeoutMs: peerTimeoutMs }),
         controller.signal,
       );
     } finally {

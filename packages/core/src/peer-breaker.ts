@@ -131,9 +131,14 @@ export function createPeerBreaker(
       () => {
         s.timer = undefined;
         if (states.get(id) !== s) return;
+        // A result that comes after close() or forget() (the peer left) is not recorded: it
+        // would bring the peer's state back, and with it more probes.
+        const report = (outcome: CallOutcome) => {
+          if (!closed && states.get(id) === s) record(id, outcome);
+        };
         probe().then(
-          () => record(id, "ok"),
-          () => record(id, "failed"),
+          () => report("ok"),
+          () => report("failed"),
         );
       },
       Math.max(0, s.downUntil - now()),

@@ -21,7 +21,14 @@ export interface PeerGetResponse {
 export interface PeerGetter {
   /** The peer's identity on the ring: its advertised address, e.g. "10.0.0.7:8001". */
   readonly id: string;
-  get(request: PeerGetRequest, options?: { signal?: AbortSignal }): Promise<PeerGetResponse>;
+  /**
+   * get fetches a key from the peer. timeoutMs is the caller's deadline for the call: a
+   * transport sends it to the peer, so the peer gives up when the caller does.
+   */
+  get(
+    request: PeerGetRequest,
+    options?: { signal?: AbortSignal; timeoutMs?: number },
+  ): Promise<PeerGetResponse>;
   /** Releases pooled connections; called when the peer leaves the ring. */
   close?(): Promise<void>;
   /**

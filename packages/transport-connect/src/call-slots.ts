@@ -13,13 +13,27 @@ export class CallSlots {
   #queue: Waiter[] = [];
   #head = 0;
   #gone = 0;
+  #closed = false;
 
   constructor(limit: number) {
     this.#limit = limit;
   }
 
+  /** closed says close() was called: a call granted now must fail rather than be sent. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** close grants every waiting call at once, so each sees closed and fails without waiting. */
+  close(): void {
+    this.#closed = true;
+    this.#limit = Number.POSITIVE_INFINITY;
+    this.#drain();
+  }
+
   /** setLimit adopts the stream limit the server advertised. */
   setLimit(limit: number): void {
+    if (this.#closed) return;
     this.#limit = limit;
     this.#drain();
   }

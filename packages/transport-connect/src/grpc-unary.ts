@@ -9,6 +9,7 @@ import {
 } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Http2SessionManager } from "@connectrpc/connect-node";
+import { GeeCacheError } from "@geecache/core";
 import type { CallSlots } from "./call-slots.ts";
 import { ERROR_CODE_HEADER } from "./error-codes.ts";
 
@@ -71,10 +72,11 @@ export function grpcUnary<I extends DescMessage, O extends DescMessage>(
         resolve(value!);
         return;
       }
-      timedOut = error.code === Code.DeadlineExceeded;
       if (stream !== undefined) abandon(stream);
       reject(error);
     };
+    // Whether the call ran out of time (its own deadline, or a caller's signal that timed out)
+    // rather than being cancelled.
     let timedOut = false;
     // Ends this call's stream once nobody waits for it.
     const abandon = (s: http2.ClientHttp2Stream) => {
@@ -91,11 +93,16 @@ export function grpcUnary<I extends DescMessage, O extends DescMessage>(
         s.close(http2.constants.NGHTTP2_CANCEL);
       }
     };
-    const onAbort = () => finish(canceled(signal!));
-    const timer = setTimeout(
-      () => finish(new ConnectError("the operation timed out", Code.DeadlineExceeded)),
-      timeoutMs,
-    );
+    const onAbort = () => {
+      // A caller's deadline (core's peer timeout, the gateway's request timeout) ends the call
+      // as its own deadline would: the peer ends it too.
+      timedOut = isTimeout(signal!.reason);
+      finish(canceled(signal!));
+    };
+    const timer = setTimeout(() => {
+      timedOut = true;
+      finish(new ConnectError("the operation timed out", Code.DeadlineExceeded));
+    }, timeoutMs);
     signal?.addEventListener("abort", onAbort, { once: true });
 
     // A server refuses streams past its concurrency limit. A new connection's first calls go
@@ -115,9 +122,6 @@ export function grpcUnary<I extends DescMessage, O extends DescMessage>(
         (s) => {
           stream = s;
           s.once("close", release);
-          const limit = s.session?.remoteSettings.maxConcurrentStreams;
-          // Before the server's SETTINGS arrive, Node reports HTTP/2's default: no limit.
-          if (limit !== undefined && limit < MAX_STREAMS) slots.setLimit(limit);
           if (settled) {
             // Sent as the call ended: the request goes out whole, so a peer given the time
             // left ends it at once rather than wait for a body.
@@ -128,7 +132,7 @@ export function grpcUnary<I extends DescMessage, O extends DescMessage>(
           const refused =
             refusals < MAX_REFUSALS
               ? () => {
-                  withdraw = slots.take(() => grant(refusals + 1));
+                  if (!settled) withdraw = slots.take(() => grant(refusals + 1));
                 }
               : undefined;
           read(s, sessions, output, finish, refused);
@@ -143,7 +147,11 @@ export function grpcUnary<I extends DescMessage, O extends DescMessage>(
     const grant = (refusals: number) => {
       holding = true;
       if (settled) release();
-      else send(refusals);
+      else if (slots.closed) {
+        // The client closed: its connection is gone, and a call must not open another.
+        release();
+        finish(new ConnectError("client closed", Code.Unavailable));
+      } else send(refusals);
     };
     let withdraw = noop;
     withdraw = slots.take(() => grant(0));
@@ -152,9 +160,6 @@ export function grpcUnary<I extends DescMessage, O extends DescMessage>(
 
 /** How long past its deadline a call's stream is left for the peer to end, before it is reset. */
 const LATE_RESET_MS = 1_000;
-
-/** Above any stream limit a server sets (Node reports 2^32-1 for "none"). */
-const MAX_STREAMS = 2 ** 31;
 
 const noop = () => {};
 
@@ -235,6 +240,14 @@ function read<O extends DescMessage>(
     }
     finish(undefined, value);
   });
+}
+
+/** Whether an abort reason says time ran out: AbortSignal.timeout's, or a GeeCache deadline. */
+function isTimeout(reason: unknown): boolean {
+  return (
+    (reason instanceof Error && reason.name === "TimeoutError") ||
+    (reason instanceof GeeCacheError && reason.code === "DEADLINE_EXCEEDED")
+  );
 }
 
 function canceled(signal: AbortSignal): ConnectError {

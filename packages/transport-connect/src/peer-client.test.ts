@@ -448,6 +448,82 @@ describe("a peer client under a burst of calls that run out of time", () => {
   });
 });
 
+describe("a peer client's calls ended by the caller's deadline, and by close", () => {
+  function slowRegistry() {
+    const registry = createRegistry();
+    registry.newGroup({
+      name: "g",
+      maxBytes: 1 << 20,
+      getter: async (key, { signal }) => {
+        if (key !== "fast") {
+          await new Promise((resolve) => {
+            const t = setTimeout(resolve, 1_500);
+            signal.addEventListener("abort", () => clearTimeout(t));
+          });
+        }
+        return "v";
+      },
+    });
+    return registry;
+  }
+
+  test("a burst that a caller's timed-out signal ends keeps the connection, as a deadline does", async () => {
+    const server = await startCacheServer({ registry: slowRegistry(), port: 0 });
+    const client = createPeerClient(`127.0.0.1:${server.address.port}`, { timeoutMs: 300 });
+    try {
+      await client.get({ group: "g", key: "fast" });
+      // The gateway and core end their calls this way: a signal of their own deadline, armed
+      // before the client's own timer of the same length, so it fires first.
+      const codes = await Promise.all(
+        Array.from({ length: 1_024 }, (_, i) =>
+          client.get({ group: "g", key: `slow-${i}` }, { signal: AbortSignal.timeout(300) }).then(
+            () => "ok",
+            (e: unknown) => (e as GeeCacheError).code,
+          ),
+        ),
+      );
+      assert.deepEqual(new Set(codes), new Set(["CANCELED"]));
+      const after = await Promise.all(
+        Array.from({ length: 100 }, () =>
+          client.get({ group: "g", key: "fast" }, { timeoutMs: 5_000 }),
+        ),
+      );
+      assert.equal(after.length, 100);
+    } finally {
+      await client.close();
+      await server.close({ graceMs: 100 });
+    }
+  });
+
+  test("calls still waiting for a stream when the client closes fail then, and open no connection", async () => {
+    const server = await startCacheServer({
+      registry: slowRegistry(),
+      port: 0,
+      maxConcurrentStreams: 2,
+    });
+    const client = createPeerClient(`127.0.0.1:${server.address.port}`, { timeoutMs: 10_000 });
+    try {
+      // Two calls, so the client has learnt the server's limit: the slow calls past it wait.
+      await client.get({ group: "g", key: "fast" });
+      await client.get({ group: "g", key: "fast" });
+      const started = performance.now();
+      const outcomes = Array.from({ length: 6 }, (_, i) =>
+        client.get({ group: "g", key: `slow-${i}` }).then(
+          () => "ok",
+          (e: unknown) => (e as GeeCacheError).code,
+        ),
+      );
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      await client.close({ graceMs: 100 });
+      assert.deepEqual(await Promise.all(outcomes), Array(6).fill("UNAVAILABLE"));
+      // Well before the getter's 1.5 s: no call went on over a new connection.
+      assert.ok(performance.now() - started < 1_000, `${performance.now() - started} ms`);
+    } finally {
+      await server.close({ graceMs: 0 });
+    }
+  });
+});
+
 describe("the peer client's session manager", () => {
   test("a call right after a GOAWAY on an idle connection does not end the process (connect-es#1768)", async () => {
     const server = await startCacheServer({ registry: createRegistry(), port: 0 });

@@ -13,8 +13,12 @@ import { CallSlots } from "./call-slots.ts";
 import { fromConnectError } from "./error-codes.ts";
 import { grpcUnary, MAX_GRPC_TIMEOUT_MS } from "./grpc-unary.ts";
 import { checkRange, TIMER_MS } from "./options.ts";
-import { DEFAULT_MAX_CONCURRENT_STREAMS } from "./server.ts";
 import { GuardedSessionManager } from "./session-manager.ts";
+
+/** The streams Node's HTTP/2 client assumes a server allows until its SETTINGS arrive. */
+const NODE_ASSUMED_STREAMS = 100;
+/** Streams of each connection left to health checks and stats. */
+const RESERVED_STREAMS = 4;
 
 const getMethod = CacheService.method.get;
 const getPath = `/${CacheService.typeName}/${getMethod.name}`;
@@ -119,8 +123,11 @@ export function createPeerClient(address: string, options: PeerClientOptions = {
     idleConnectionTimeoutMs: options.idleConnectionTimeoutMs ?? 5 * 60_000,
     ...(options.pingIntervalMs === undefined ? {} : { pingIntervalMs: options.pingIntervalMs }),
   });
-  // The server's default stream limit until its SETTINGS say otherwise.
-  const slots = new CallSlots(DEFAULT_MAX_CONCURRENT_STREAMS);
+  // Gets take the server's streams but a few, kept for health checks and stats: a check must
+  // not wait behind slow gets, or a busy peer would look hung. Until the first connection says
+  // otherwise, the limit Node itself assumes.
+  const slots = new CallSlots(NODE_ASSUMED_STREAMS - RESERVED_STREAMS);
+  sessionManager.onStreamLimit = (limit) => slots.setLimit(Math.max(1, limit - RESERVED_STREAMS));
   const transport = createGrpcTransport({ baseUrl, sessionManager, defaultTimeoutMs: timeoutMs });
   const client = createClient(CacheService, transport);
   const health = createClient(Health, transport);
@@ -143,6 +150,8 @@ export function createPeerClient(address: string, options: PeerClientOptions = {
   const end = () => {
     if (ended === undefined) return;
     clearTimeout(grace);
+    // Calls still waiting for a stream fail now; granted later, they would open a connection.
+    slots.close();
     sessionManager.abort();
     ended();
     ended = undefined;

@@ -15,6 +15,12 @@ const ignore = () => {};
  * calls on it learn of its errors through their streams, as before.
  */
 export class GuardedSessionManager extends Http2SessionManager {
+  /**
+   * onStreamLimit hears the number of streams the server allows on each new connection: the
+   * one Node assumes (100) until the server's SETTINGS arrive, then the server's own.
+   */
+  onStreamLimit: ((limit: number) => void) | undefined;
+
   override async request(
     method: string,
     path: string,
@@ -26,6 +32,13 @@ export class GuardedSessionManager extends Http2SessionManager {
     if (session !== undefined && !guarded.has(session)) {
       guarded.add(session);
       session.on("error", ignore);
+      const report = (settings: http2.Settings) => {
+        if (settings.maxConcurrentStreams !== undefined) {
+          this.onStreamLimit?.(settings.maxConcurrentStreams);
+        }
+      };
+      report(session.remoteSettings);
+      session.on("remoteSettings", report);
     }
     return stream;
   }
