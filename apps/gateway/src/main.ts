@@ -118,10 +118,8 @@ process.on("SIGTERM", shutdown);
 // requests; past one etcd deadline it listens anyway, answering 503 until etcd gives the list.
 if (cfg.etcd !== undefined) {
   logger.info({ waitMs: cfg.etcd.callTimeoutMs }, "reading the member list before listening");
-  const waited = new AbortController();
-  const deadline = sleep(cfg.etcd.callTimeoutMs, undefined, { signal: waited.signal });
-  await Promise.race([membersRead, deadline.catch(() => {})]);
-  waited.abort();
+  // Unref'd: a wait cut short by the member list must not hold the process.
+  await Promise.race([membersRead, sleep(cfg.etcd.callTimeoutMs, undefined, { ref: false })]);
 }
 // A signal during that wait has started the shutdown, which ends the process: no listening.
 if (!stopping) await listen();

@@ -1,3 +1,4 @@
+import { hideUserinfo } from "@geecache/cli";
 import { GeeCacheError } from "@geecache/core";
 
 /** HttpOriginOptions configure createHttpOrigin. */
@@ -103,7 +104,7 @@ export function createHttpOrigin(options: HttpOriginOptions): HttpOrigin {
  */
 export function checkOriginUrlTemplate(template: string): void {
   // A password in the template is never repeated in an error.
-  const shown = JSON.stringify(template.replace(/^([a-z][a-z0-9+.-]*:[/\\]*)[^/\\?#]*@/i, "$1…@"));
+  const shown = JSON.stringify(hideUserinfo(template));
   if (!template.includes("{key}")) {
     throw new TypeError(`origin URL template ${shown} has no {key}`);
   }

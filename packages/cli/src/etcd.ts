@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import type { OptionSpec } from "./options.ts";
-import { parseDurationFlag } from "./options.ts";
+import { hideUserinfo, parseDurationFlag } from "./options.ts";
 
 /**
  * etcdOptionSpecs are the etcd flags the node and the gateway share. Passwords come from the
@@ -60,8 +60,7 @@ export function parseEtcdConfig(
   for (const e of endpoints) {
     if (!URL.canParse(e)) {
       // A password in it is never repeated in an error.
-      const shown = e.replace(/^([a-z]+:\/\/)[^/?#]*@/i, "$1…@");
-      throw new TypeError(`invalid --etcd endpoint ${JSON.stringify(shown)}`);
+      throw new TypeError(`invalid --etcd endpoint ${JSON.stringify(hideUserinfo(e))}`);
     }
     const url = new URL(e);
     if (url.protocol !== "http:" && url.protocol !== "https:") {

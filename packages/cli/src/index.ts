@@ -1,6 +1,7 @@
 export { type EtcdConfig, etcdOptionSpecs, parseEtcdConfig } from "./etcd.ts";
 export {
   type FlagLimits,
+  hideUserinfo,
   type LogLevel,
   logLevels,
   MAX_TIMER_MS,

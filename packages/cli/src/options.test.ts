@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import {
+  hideUserinfo,
   MAX_TIMER_MS,
   parseAddress,
   parseBytes,
@@ -131,4 +132,13 @@ test("parseLogLevel: pino's levels only", () => {
 test("usage: one line per flag, its env and default in parentheses", () => {
   const text = usage("x", { port: { env: "PORT", default: "1", arg: "<port>", help: "port" } });
   assert.match(text, /^ {2}--port <port> +port \(env PORT, default 1\)$/m);
+});
+
+test("hideUserinfo leaves a URL's user and password out, whatever else is wrong with it", () => {
+  assert.equal(
+    hideUserinfo("http://admin:S3cret@10.0.0.1:notaport/x"),
+    "http://…@10.0.0.1:notaport/x",
+  );
+  assert.equal(hideUserinfo("http:\\\\u:pw@h/{key}"), "http:\\\\…@h/{key}");
+  assert.equal(hideUserinfo("http://h/path@x"), "http://h/path@x");
 });

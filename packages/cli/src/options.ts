@@ -243,3 +243,11 @@ export function parsePort(text: string): number {
   }
   return n;
 }
+
+/**
+ * hideUserinfo replaces the user and password of a URL (or URL-like text) with "…", so an error
+ * or log line that quotes it shows no password. Like URL parsing, it takes "\\" for "/".
+ */
+export function hideUserinfo(text: string): string {
+  return text.replace(/^([a-z][a-z0-9+.-]*:[/\\]*)[^/\\?#]*@/i, "$1…@");
+}

@@ -353,40 +353,51 @@ describe("RingPeerPicker", () => {
       assert.equal(b.created[0]!.closed, 1);
     });
 
-    it("tests a peer that can be probed in the background: no user call goes to it until it answers", async () => {
-      let healthy = false;
-      const pending: (() => void)[] = [];
-      const peer = fakePeer("n:10", () =>
-        Promise.reject(new GeeCacheError("UNAVAILABLE", "refused")),
-      );
+    /**
+     * A picker whose peer n:10 owns k5, fails every call with error and has probe as its
+     * health check; call() makes one call for k5.
+     */
+    function probedPicker(
+      error: GeeCacheError,
+      probe: () => Promise<void>,
+      breaker?: { cooldownMs: number; maxCooldownMs: number },
+    ) {
+      const peer = fakePeer("n:10", () => Promise.reject(error));
       const picker = createRingPeerPicker({
         self: "n:20",
         replicas: 1,
         hash,
-        breaker: { cooldownMs: 5, maxCooldownMs: 20 },
-        createPeer: () => ({
-          ...peer,
-          get: peer.get,
-          // A probe answers when the test lets it: fail while unhealthy.
-          probe: () =>
-            healthy
-              ? Promise.resolve()
-              : new Promise<void>((_resolve, reject) =>
-                  pending.push(() => reject(new GeeCacheError("UNAVAILABLE", "refused"))),
-                ),
-        }),
+        ...(breaker === undefined ? {} : { breaker }),
+        createPeer: () => ({ ...peer, get: peer.get, probe }),
       });
       picker.setPeers(["n:10", "n:20"]);
+      const call = () =>
+        picker
+          .pickPeer("k5")!
+          .get({ group: "g", key: "k5" })
+          .catch(() => {});
+      return { peer, picker, call };
+    }
+
+    it("tests a peer that can be probed in the background: no user call goes to it until it answers", async () => {
+      let healthy = false;
+      const pending: (() => void)[] = [];
+      const { peer, picker, call } = probedPicker(
+        new GeeCacheError("UNAVAILABLE", "refused"),
+        // A probe answers when the test lets it: fail while unhealthy.
+        () =>
+          healthy
+            ? Promise.resolve()
+            : new Promise<void>((_resolve, reject) =>
+                pending.push(() => reject(new GeeCacheError("UNAVAILABLE", "refused"))),
+              ),
+        { cooldownMs: 5, maxCooldownMs: 20 },
+      );
       const until = async (cond: () => boolean) => {
         for (let i = 0; i < 500 && !cond(); i++) await new Promise((r) => setTimeout(r, 2));
         assert.ok(cond());
       };
-      for (let i = 0; i < 3; i++) {
-        await picker
-          .pickPeer("k5")!
-          .get({ group: "g", key: "k5" })
-          .catch(() => {});
-      }
+      for (let i = 0; i < 3; i++) await call();
       assert.deepEqual(picker.downPeers(), ["n:10"]);
       // The cooldown is over and the probe is out: user calls still do not go to the peer.
       await until(() => pending.length === 1);
@@ -408,32 +419,17 @@ describe("RingPeerPicker", () => {
       let healthy = true;
       let probes = 0;
       const probeAnswers: (() => void)[] = [];
-      const peer = fakePeer("n:10", () =>
-        Promise.reject(new GeeCacheError("DEADLINE_EXCEEDED", "no answer in time")),
+      const { picker, call } = probedPicker(
+        new GeeCacheError("DEADLINE_EXCEEDED", "no answer in time"),
+        () => {
+          probes++;
+          return new Promise<void>((resolve, reject) =>
+            probeAnswers.push(() =>
+              healthy ? resolve() : reject(new GeeCacheError("DEADLINE_EXCEEDED", "none")),
+            ),
+          );
+        },
       );
-      const picker = createRingPeerPicker({
-        self: "n:20",
-        replicas: 1,
-        hash,
-        createPeer: () => ({
-          ...peer,
-          get: peer.get,
-          probe: () => {
-            probes++;
-            return new Promise<void>((resolve, reject) =>
-              probeAnswers.push(() =>
-                healthy ? resolve() : reject(new GeeCacheError("DEADLINE_EXCEEDED", "none")),
-              ),
-            );
-          },
-        }),
-      });
-      picker.setPeers(["n:10", "n:20"]);
-      const call = () =>
-        picker
-          .pickPeer("k5")!
-          .get({ group: "g", key: "k5" })
-          .catch(() => {});
       const settleProbes = async () => {
         for (const answer of probeAnswers.splice(0)) answer();
         await new Promise((r) => setTimeout(r, 0));

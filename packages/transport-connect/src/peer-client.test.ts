@@ -402,53 +402,8 @@ describe("closing a PeerClient with calls in flight (a peer leaving the ring)", 
   });
 });
 
-describe("a peer client under a burst of calls that run out of time", () => {
-  test("keeps its connection: every call times out alone, and the next calls are answered", async () => {
-    const registry = createRegistry();
-    registry.newGroup({
-      name: "g",
-      maxBytes: 1 << 20,
-      getter: async (key, { signal }) => {
-        if (key !== "fast") {
-          await new Promise((resolve) => {
-            const t = setTimeout(resolve, 3_000);
-            signal.addEventListener("abort", () => clearTimeout(t));
-          });
-        }
-        return "v";
-      },
-    });
-    const server = await startCacheServer({ registry, port: 0 });
-    const client = createPeerClient(`127.0.0.1:${server.address.port}`, { timeoutMs: 300 });
-    try {
-      await client.get({ group: "g", key: "fast" });
-      // Four times the server's stream limit, all out of time at once. Each such call used to
-      // be reset on its own; the resets of the calls queued past the limit came as a burst,
-      // and the server dropped the connection (ENHANCE_YOUR_CALM), failing every call on it.
-      const codes = await Promise.all(
-        Array.from({ length: 1_024 }, (_, i) =>
-          client.get({ group: "g", key: `slow-${i}` }).then(
-            () => "ok",
-            (e: unknown) => (e as GeeCacheError).code,
-          ),
-        ),
-      );
-      assert.deepEqual(new Set(codes), new Set(["DEADLINE_EXCEEDED"]));
-      // The same connection answers (it may first finish the calls the server is ending).
-      const after = await Promise.all(
-        Array.from({ length: 300 }, () =>
-          client.get({ group: "g", key: "fast" }, { timeoutMs: 5_000 }),
-        ),
-      );
-      assert.equal(after.length, 300);
-    } finally {
-      await client.close();
-      await server.close({ graceMs: 100 });
-    }
-  });
-});
-
-describe("a peer client's calls ended by the caller's deadline, and by close", () => {
+describe("a peer client under a burst of calls that run out of time, and when it closes", () => {
+  /** A group whose keys but "fast" take 1.5 s to load (less if the load is aborted). */
   function slowRegistry() {
     const registry = createRegistry();
     registry.newGroup({
@@ -467,33 +422,43 @@ describe("a peer client's calls ended by the caller's deadline, and by close", (
     return registry;
   }
 
-  test("a burst that a caller's timed-out signal ends keeps the connection, as a deadline does", async () => {
-    const server = await startCacheServer({ registry: slowRegistry(), port: 0 });
-    const client = createPeerClient(`127.0.0.1:${server.address.port}`, { timeoutMs: 300 });
-    try {
-      await client.get({ group: "g", key: "fast" });
-      // The gateway and core end their calls this way: a signal of their own deadline, armed
-      // before the client's own timer of the same length, so it fires first.
-      const codes = await Promise.all(
-        Array.from({ length: 1_024 }, (_, i) =>
-          client.get({ group: "g", key: `slow-${i}` }, { signal: AbortSignal.timeout(300) }).then(
-            () => "ok",
-            (e: unknown) => (e as GeeCacheError).code,
+  // Four times the server's stream limit, all out of time at once. Each such call used to be
+  // reset on its own; the resets of the calls queued past the limit came as a burst, and the
+  // server dropped the connection (ENHANCE_YOUR_CALM), failing every call on it. A call ends
+  // by the client's own deadline, or (as the gateway and core end theirs) by the caller's
+  // timed-out signal, armed before the client's timer of the same length so it fires first.
+  const endings: [string, () => { signal: AbortSignal } | undefined, string][] = [
+    ["its own deadline", () => undefined, "DEADLINE_EXCEEDED"],
+    ["the caller's timed-out signal", () => ({ signal: AbortSignal.timeout(300) }), "CANCELED"],
+  ];
+  for (const [ending, callOptions, code] of endings) {
+    test(`a burst ended by ${ending} keeps the connection: the next calls are answered`, async () => {
+      const server = await startCacheServer({ registry: slowRegistry(), port: 0 });
+      const client = createPeerClient(`127.0.0.1:${server.address.port}`, { timeoutMs: 300 });
+      try {
+        await client.get({ group: "g", key: "fast" });
+        const codes = await Promise.all(
+          Array.from({ length: 1_024 }, (_, i) =>
+            client.get({ group: "g", key: `slow-${i}` }, callOptions()).then(
+              () => "ok",
+              (e: unknown) => (e as GeeCacheError).code,
+            ),
           ),
-        ),
-      );
-      assert.deepEqual(new Set(codes), new Set(["CANCELED"]));
-      const after = await Promise.all(
-        Array.from({ length: 100 }, () =>
-          client.get({ group: "g", key: "fast" }, { timeoutMs: 5_000 }),
-        ),
-      );
-      assert.equal(after.length, 100);
-    } finally {
-      await client.close();
-      await server.close({ graceMs: 100 });
-    }
-  });
+        );
+        assert.deepEqual(new Set(codes), new Set([code]));
+        // The same connection answers (it may first finish the calls the server is ending).
+        const after = await Promise.all(
+          Array.from({ length: 100 }, () =>
+            client.get({ group: "g", key: "fast" }, { timeoutMs: 5_000 }),
+          ),
+        );
+        assert.equal(after.length, 100);
+      } finally {
+        await client.close();
+        await server.close({ graceMs: 100 });
+      }
+    });
+  }
 
   test("calls still waiting for a stream when the client closes fail then, and open no connection", async () => {
     const server = await startCacheServer({

@@ -37,6 +37,15 @@ function demoRegistry(): { registry: Registry; loads: string[] } {
 const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
 const getPath = "/geecache.v1.CacheService/Get";
 
+/** getFrame is a gRPC message frame (uncompressed) of a GetRequest, for raw HTTP/2 calls. */
+function getFrame(group: string, key: string): Uint8Array {
+  const bytes = toBinary(GetRequestSchema, create(GetRequestSchema, { group, key }));
+  const frame = new Uint8Array(5 + bytes.length);
+  new DataView(frame.buffer).setUint32(1, bytes.length);
+  frame.set(bytes, 5);
+  return frame;
+}
+
 /** Sends text on a new connection and returns all it gets back. */
 function rawHttp(port: number, text: string, end = true): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -454,13 +463,7 @@ describe("clients that would hold or break a node", { timeout: 10_000 }, () => {
     process.on("warning", onWarning);
     try {
       await withSession({}, async (session, port) => {
-        const bytes = toBinary(
-          GetRequestSchema,
-          create(GetRequestSchema, { group: "scores", key: "Tom" }),
-        );
-        const envelope = new Uint8Array(5 + bytes.length);
-        new DataView(envelope.buffer).setUint32(1, bytes.length);
-        envelope.set(bytes, 5);
+        const envelope = getFrame("scores", "Tom");
         for (const timeout of ["99999999H", "2147484S"]) {
           const stream = session.request({
             ":method": "POST",
@@ -504,13 +507,7 @@ describe("clients that would hold or break a node", { timeout: 10_000 }, () => {
     const consoleError = mock.method(console, "error", () => undefined);
     try {
       await withSession({ registry, logger }, async (session) => {
-        const bytes = toBinary(
-          GetRequestSchema,
-          create(GetRequestSchema, { group: "big", key: "k" }),
-        );
-        const envelope = new Uint8Array(5 + bytes.length);
-        new DataView(envelope.buffer).setUint32(1, bytes.length);
-        envelope.set(bytes, 5);
+        const envelope = getFrame("big", "k");
         const stream = session.request({ ":method": "POST", ":path": getPath, ...grpcHeaders });
         stream.end(envelope);
         stream.on("error", () => undefined);
