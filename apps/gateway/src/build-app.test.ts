@@ -93,6 +93,82 @@ test("GET /api answers the owner's value as UTF-8 text, base64 when it is not UT
   assert.deepEqual(a.calls, ["scores/Tom", "scores/Zoë", "scores/Blob"]);
 });
 
+test("concurrent requests for one key share one call to its node; other keys, and later requests, get their own", {
+  timeout: 10_000,
+}, async () => {
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const a = node("a:1", async (req) => {
+    await gate;
+    return serve(req);
+  });
+  const app = gateway([a]);
+  const toms = Array.from({ length: 20 }, () => app.inject("/api?key=Tom"));
+  const zoes = Array.from({ length: 5 }, () => app.inject(`/api?key=${encodeURIComponent("Zoë")}`));
+  // A key equal to another group's name and key run together is still its own call.
+  const other = app.inject("/api?key=sTom&group=score");
+  while (a.calls.length < 3) await new Promise((r) => setTimeout(r, 5));
+  release();
+  for (const res of await Promise.all(toms)) assert.equal(res.json().value, "630");
+  for (const res of await Promise.all(zoes)) assert.equal(res.json().value, "🏆 731");
+  assert.equal((await other).statusCode, 404);
+  assert.deepEqual(a.calls.toSorted(), ["score/sTom", "scores/Tom", "scores/Zoë"]);
+  // Nothing is cached at the gateway: the next request is a call of its own.
+  assert.equal((await app.inject("/api?key=Tom")).statusCode, 200);
+  assert.equal(a.calls.length, 4);
+});
+
+test("a client that hangs up while others wait for the same key leaves the call running for them", {
+  timeout: 10_000,
+}, async (t) => {
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  let nodeSignal: AbortSignal | undefined;
+  const a = node("a:1", async (req, signal) => {
+    nodeSignal = signal;
+    await gate;
+    return serve(req);
+  });
+  const lines: string[] = [];
+  const app = gateway([a], {
+    timeoutMs: 60_000,
+    logger: { level: "info", stream: { write: (line: string) => void lines.push(line) } },
+  });
+  let handled = 0;
+  app.addHook("preHandler", async () => {
+    handled++;
+  });
+  await app.listen({ host: "127.0.0.1", port: 0 });
+  t.after(() => {
+    // fetch keeps its sockets open, which close() would wait out.
+    app.server.closeAllConnections();
+    return app.close();
+  });
+  const { port } = app.server.address() as AddressInfo;
+  const leaver = new AbortController();
+  const left = fetch(`http://127.0.0.1:${port}/api?key=Tom`, { signal: leaver.signal });
+  while (nodeSignal === undefined) await new Promise((r) => setTimeout(r, 5));
+  const stayer = fetch(`http://127.0.0.1:${port}/api?key=Tom`);
+  // The handler joins the call in the same turn as its preHandler hook.
+  while (handled < 2) await new Promise((r) => setTimeout(r, 5));
+  await new Promise((r) => setImmediate(r));
+  leaver.abort();
+  await assert.rejects(left);
+  while (!lines.some((l) => l.includes("client went away"))) {
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  assert.equal(nodeSignal.aborted, false);
+  release();
+  const res = await stayer;
+  assert.equal(res.status, 200);
+  assert.equal(((await res.json()) as { value: string }).value, "630");
+  assert.deepEqual(a.calls, ["scores/Tom"]);
+});
+
 test("bad keys are 400 and never reach a node", async () => {
   const a = node("a:1", serve);
   const app = gateway([a], { maxKeyBytes: 8 });

@@ -1,7 +1,12 @@
 import { isUtf8 } from "node:buffer";
 import { STATUS_CODES } from "node:http";
 import type { Duplex } from "node:stream";
-import { GeeCacheError, type PeerGetRequest, type PeerGetResponse } from "@geecache/core";
+import {
+  createSharedLoads,
+  GeeCacheError,
+  type PeerGetRequest,
+  type PeerGetResponse,
+} from "@geecache/core";
 import Fastify, {
   type FastifyInstance,
   type FastifyReply,
@@ -86,6 +91,10 @@ export function buildGateway(options: GatewayOptions): FastifyInstance {
   const timeoutMs = options.timeoutMs ?? 2_000;
   const maxKeyBytes = options.maxKeyBytes ?? 1024;
   const attempts = options.attempts ?? 2;
+  // Concurrent requests for one key share one call to the cluster: a burst for a hot key costs
+  // one stream to its owner, not one per request, so it cannot fill the connection's streams
+  // and hold up other keys. The call is cancelled only when every client waiting for it left.
+  const inflight = createSharedLoads();
 
   const app = Fastify({
     ...(options.loggerInstance === undefined
@@ -205,13 +214,17 @@ export function buildGateway(options: GatewayOptions): FastifyInstance {
           `key is ${keyBytes} bytes, over the ${maxKeyBytes}-byte maximum`,
         );
       }
-      // A client that hangs up cancels the call to the node (a load it started goes on there
-      // while others wait for it).
+      // A client that hangs up stops waiting; when it was the last one waiting for the key, the
+      // call to the node is cancelled (a load it started goes on there while others wait for it).
       const gone = new AbortController();
       reply.raw.once("close", () => {
         if (!reply.raw.writableFinished) gone.abort();
       });
-      const got = await fetchValue(group, key, gone.signal, request.log);
+      // The call runs under the deadline of the request that started it; a request that joins
+      // it later has more time left, so it never waits past its own deadline.
+      const got = await inflight.run(`${group.length}:${group}${key}`, gone.signal, (signal) =>
+        fetchValue(group, key, signal, request.log),
+      );
       const bytes = Buffer.from(got.value.buffer, got.value.byteOffset, got.value.byteLength);
       const body: ValueBody = isUtf8(bytes)
         ? { key, group, value: bytes.toString("utf8") }

@@ -38,4 +38,9 @@ export {
   type RingPeerPicker,
   type RingPeerPickerOptions,
 } from "./ring-peer-picker.ts";
+export {
+  createSharedLoads,
+  type SharedLoads,
+  type SharedLoadsOptions,
+} from "./shared-load.ts";
 export type { CacheStats, GroupStats } from "./stats.ts";
