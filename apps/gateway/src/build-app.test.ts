@@ -169,6 +169,45 @@ test("a client that hangs up while others wait for the same key leaves the call 
   assert.deepEqual(a.calls, ["scores/Tom"]);
 });
 
+test("GET /metrics counts responses by route and status, calls to nodes by outcome, and shared calls", async () => {
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const a = node("a:1", async (req) => {
+    if (req.key === "Tom") await gate;
+    return serve(req);
+  });
+  const app = gateway([a]);
+  const toms = Array.from({ length: 5 }, () => app.inject("/api?key=Tom"));
+  while (a.calls.length < 1) await new Promise((r) => setTimeout(r, 5));
+  assert.equal((await app.inject("/api?key=Nobody")).statusCode, 404);
+  assert.equal((await app.inject("/api?key=")).statusCode, 400);
+  assert.equal((await app.inject("/nowhere")).statusCode, 404);
+  release();
+  await Promise.all(toms);
+  const res = await app.inject("/metrics");
+  assert.equal(res.statusCode, 200);
+  assert.equal(res.headers["content-type"], "text/plain; version=0.0.4; charset=utf-8");
+  const lines = res.body.trimEnd().split("\n");
+  for (const line of [
+    "geecache_gateway_nodes 1",
+    "geecache_gateway_nodes_down 0",
+    'geecache_gateway_responses_total{route="/api",code="200"} 5',
+    'geecache_gateway_responses_total{route="/api",code="404"} 1',
+    'geecache_gateway_responses_total{route="/api",code="400"} 1',
+    'geecache_gateway_responses_total{route="other",code="404"} 1',
+    "geecache_gateway_lookups_total 6",
+    "geecache_gateway_shared_calls_total 2",
+    'geecache_gateway_node_calls_total{outcome="OK"} 1',
+    'geecache_gateway_node_calls_total{outcome="NOT_FOUND"} 1',
+    'geecache_gateway_api_duration_seconds_bucket{le="+Inf"} 7',
+    "geecache_gateway_api_duration_seconds_count 7",
+  ]) {
+    assert.ok(lines.includes(line), `missing ${line}`);
+  }
+});
+
 test("bad keys are 400 and never reach a node", async () => {
   const a = node("a:1", serve);
   const app = gateway([a], { maxKeyBytes: 8 });

@@ -1,6 +1,7 @@
 import { isUtf8 } from "node:buffer";
 import { STATUS_CODES } from "node:http";
 import type { Duplex } from "node:stream";
+import { PROMETHEUS_CONTENT_TYPE } from "@geecache/cli";
 import {
   createSharedLoads,
   GeeCacheError,
@@ -14,6 +15,7 @@ import Fastify, {
   LogController,
 } from "fastify";
 import { toErrorReply } from "./errors.ts";
+import { createGatewayMetrics } from "./metrics.ts";
 
 /** GatewayPeer is one node as the gateway calls it; transport-connect's PeerClient is one. */
 export interface GatewayPeer {
@@ -95,6 +97,7 @@ export function buildGateway(options: GatewayOptions): FastifyInstance {
   // one stream to its owner, not one per request, so it cannot fill the connection's streams
   // and hold up other keys. The call is cancelled only when every client waiting for it left.
   const inflight = createSharedLoads();
+  const metrics = createGatewayMetrics(ring);
 
   const app = Fastify({
     ...(options.loggerInstance === undefined
@@ -134,6 +137,11 @@ export function buildGateway(options: GatewayOptions): FastifyInstance {
       .code(503)
       .header("connection", "close")
       .send({ error: { code: "UNAVAILABLE", message: "the gateway is shutting down" } });
+  });
+
+  app.addHook("onResponse", (request, reply, done) => {
+    metrics.responded(request.routeOptions.url, reply.statusCode, reply.elapsedTime);
+    done();
   });
 
   app.setErrorHandler((err, request, reply) => {
@@ -222,9 +230,11 @@ export function buildGateway(options: GatewayOptions): FastifyInstance {
       });
       // The call runs under the deadline of the request that started it; a request that joins
       // it later has more time left, so it never waits past its own deadline.
-      const got = await inflight.run(`${group.length}:${group}${key}`, gone.signal, (signal) =>
-        fetchValue(group, key, signal, request.log),
-      );
+      metrics.lookups++;
+      const got = await inflight.run(`${group.length}:${group}${key}`, gone.signal, (signal) => {
+        metrics.sharedCalls++;
+        return fetchValue(group, key, signal, request.log);
+      });
       const bytes = Buffer.from(got.value.buffer, got.value.byteOffset, got.value.byteLength);
       const body: ValueBody = isUtf8(bytes)
         ? { key, group, value: bytes.toString("utf8") }
@@ -232,6 +242,10 @@ export function buildGateway(options: GatewayOptions): FastifyInstance {
       if (got.expiresAtMs !== undefined) body.expiresAtMs = got.expiresAtMs;
       return reply.send(body);
     },
+  );
+
+  app.get("/metrics", async (_request, reply) =>
+    reply.type(PROMETHEUS_CONTENT_TYPE).header("cache-control", "no-store").send(metrics.text()),
   );
 
   app.get("/api/stats", async () => {
@@ -276,22 +290,25 @@ export function buildGateway(options: GatewayOptions): FastifyInstance {
         // The time left goes with the call, so a node asked after another failed gives up
         // when this request does, not a whole --timeout later.
         const leftMs = Math.max(1, Math.ceil(deadlineAt - performance.now()));
-        return await peer.get(
+        const got = await peer.get(
           { group, key },
           { signal, forwarded: peer.id !== owner, timeoutMs: leftMs },
         );
+        metrics.called("OK");
+        return got;
       } catch (err) {
+        const e = GeeCacheError.from(err);
+        metrics.called(e.code);
         if (gone.aborted) {
           throw new GeeCacheError("CANCELED", "the client went away", { cause: err });
         }
         if (deadline.aborted) {
           // The node's address is for the log (the cause), not for the public answer.
-          const detail = `last asked ${peer.id}: ${GeeCacheError.from(err).message}`;
+          const detail = `last asked ${peer.id}: ${e.message}`;
           throw new GeeCacheError("DEADLINE_EXCEEDED", `no answer within ${timeoutMs} ms`, {
             cause: new Error(detail, { cause: err }),
           });
         }
-        const e = GeeCacheError.from(err);
         // The client's answer names its key and group, not the node that knew (or the node's
         // own wording); the cause keeps that for the logs.
         if (e.code === "NOT_FOUND") {

@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { test } from "node:test";
 import { createRingPeerPicker, type PeerGetter } from "@geecache/core";
 import type { PolicyName } from "@geecache/policies";
@@ -63,6 +65,54 @@ test("/stats names the policy", async () => {
     const { app } = oneNode(policy);
     assert.equal(app.stats().policy, shown);
     await app.close();
+  }
+});
+
+test("GET /metrics gives the groups' and caches' counters in Prometheus' text format", async (t) => {
+  const { app, get } = oneNode();
+  for (const key of ["k1", "k2", "k1", "k3"]) await get(key);
+  const server = createServer((req, res) => {
+    if (!app.http(req, res)) res.writeHead(404).end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  t.after(async () => {
+    server.close();
+    await app.close();
+  });
+  const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/metrics`);
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get("content-type"), "text/plain; version=0.0.4; charset=utf-8");
+  const body = await res.text();
+  const lines = body.trimEnd().split("\n");
+  for (const line of [
+    'geecache_node_info{id="127.0.0.1:1",policy="lru"} 1',
+    "geecache_peers 1",
+    "geecache_peers_down 0",
+    'geecache_group_gets_total{group="g"} 4',
+    'geecache_group_cache_hits_total{group="g"} 1',
+    'geecache_group_loads_total{group="g"} 3',
+    'geecache_group_local_loads_total{group="g"} 3',
+    'geecache_cache_items{group="g",cache="main"} 2',
+    'geecache_cache_bytes{group="g",cache="main"} 20',
+    'geecache_cache_evictions_total{group="g",cache="main"} 1',
+    'geecache_cache_items{group="g",cache="hot"} 0',
+  ]) {
+    assert.ok(lines.includes(line), `missing ${line}`);
+  }
+  // Every sample belongs to a family announced once, with its HELP and TYPE first.
+  const typed = new Map<string, string>();
+  for (const line of lines) {
+    const m = /^# TYPE (\w+) (counter|gauge)$/.exec(line);
+    if (m !== null) {
+      assert.ok(!typed.has(m[1]!), `${m[1]} announced twice`);
+      typed.set(m[1]!, m[2]!);
+      continue;
+    }
+    if (line.startsWith("# HELP ")) continue;
+    const sample = /^(\w+)(\{[^}]*\})? (-?[\d.e+]+)$/.exec(line);
+    assert.ok(sample !== null, `not a sample: ${line}`);
+    assert.ok(typed.has(sample[1]!), `${sample[1]} has no TYPE`);
+    if (typed.get(sample[1]!) === "counter") assert.match(sample[1]!, /_total$/);
   }
 });
 

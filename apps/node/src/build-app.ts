@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
+import { PROMETHEUS_CONTENT_TYPE } from "@geecache/cli";
 import {
   createRegistry,
   type Getter,
@@ -12,6 +13,7 @@ import {
   type RingPeerPicker,
 } from "@geecache/core";
 import { cacheFactory, type PolicyName } from "@geecache/policies";
+import { nodeMetrics } from "./metrics.ts";
 
 /**
  * NodeAppOptions configure buildNodeApp. The group options picked from core apply to every group;
@@ -70,7 +72,7 @@ export interface NodeApp {
   readonly picker: RingPeerPicker;
   /** Replaces the member list (self included or not); the Membership's onChange. */
   setPeers(members: readonly (string | Member)[]): void;
-  /** `GET /healthz` and `GET /stats`, for the server's `http` option. */
+  /** `GET /healthz`, `GET /stats` and `GET /metrics`, for the server's `http` option. */
   http: HttpHook;
   stats(): NodeStats;
   /** Marks the node as going away: /healthz answers 503 so balancers stop sending work. */
@@ -120,7 +122,7 @@ export function buildNodeApp(options: NodeAppOptions): NodeApp {
 
   const http: HttpHook = (req, res) => {
     const path = (req.url ?? "").split("?")[0];
-    if (path !== "/healthz" && path !== "/stats") return false;
+    if (path !== "/healthz" && path !== "/stats" && path !== "/metrics") return false;
     const reply = res as {
       writeHead(status: number, headers: Record<string, string>): unknown;
       end(body: string): unknown;
@@ -133,6 +135,12 @@ export function buildNodeApp(options: NodeAppOptions): NodeApp {
       send(405, { error: { code: "METHOD_NOT_ALLOWED", message: `${path} answers GET only` } });
     } else if (path === "/healthz") {
       send(draining ? 503 : 200, { status: draining ? "draining" : "ok", id: self });
+    } else if (path === "/metrics") {
+      reply.writeHead(200, {
+        "content-type": PROMETHEUS_CONTENT_TYPE,
+        "cache-control": "no-store",
+      });
+      reply.end(nodeMetrics(stats(), started));
     } else send(200, stats());
     return true;
   };

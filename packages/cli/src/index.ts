@@ -1,5 +1,12 @@
 export { type EtcdConfig, etcdOptionSpecs, parseEtcdConfig } from "./etcd.ts";
 export {
+  Histogram,
+  type Labels,
+  PROMETHEUS_CONTENT_TYPE,
+  PromText,
+  type Sample,
+} from "./metrics.ts";
+export {
   type FlagLimits,
   hideUserinfo,
   type LogLevel,

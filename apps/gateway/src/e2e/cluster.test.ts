@@ -84,6 +84,8 @@ test("200 concurrent requests for one cold key through the gateway cost one load
   const before = await loadsOf(cluster.addresses, "Sam");
   const owner = ownerOf("Sam");
   const getsBefore = Number((await nodeStats(owner)).groups.burst?.gets ?? 0);
+  const lookupsBefore = await metric(cluster.gatewayUrl, "geecache_gateway_lookups_total");
+  const callsBefore = await metric(cluster.gatewayUrl, "geecache_gateway_shared_calls_total");
   const answers = await Promise.all(
     Array.from({ length: 200 }, () => api("/api?key=Sam&group=burst").then((r) => r.json())),
   );
@@ -96,7 +98,26 @@ test("200 concurrent requests for one cold key through the gateway cost one load
   // one per request.
   const gets = Number((await nodeStats(owner)).groups.burst?.gets ?? 0) - getsBefore;
   assert.ok(gets >= 1 && gets <= 10, `the owner got ${gets} gets for 200 requests`);
+  // Both processes' /metrics say the same.
+  const lookups =
+    (await metric(cluster.gatewayUrl, "geecache_gateway_lookups_total")) - lookupsBefore;
+  const calls =
+    (await metric(cluster.gatewayUrl, "geecache_gateway_shared_calls_total")) - callsBefore;
+  assert.equal(lookups, 200);
+  assert.equal(calls, gets);
+  assert.equal(
+    await metric(`http://${owner}`, 'geecache_group_gets_total{group="burst"}'),
+    getsBefore + gets,
+  );
 });
+
+/** The value of one sample in a process's /metrics. */
+async function metric(baseUrl: string, series: string): Promise<number> {
+  const text = await (await fetch(`${baseUrl}/metrics`)).text();
+  const line = text.split("\n").find((l) => l.startsWith(`${series} `));
+  assert.ok(line !== undefined, `${series} not in ${baseUrl}/metrics`);
+  return Number(line.slice(series.length + 1));
+}
 
 test("200 concurrent requests for one cold key spread over all nodes cost one load in the cluster", async () => {
   const before = await loadsOf(cluster.addresses, "Jack");
