@@ -136,6 +136,12 @@ export const nodeOptionSpecs = {
     arg: "<duration>",
     help: "deadline of a call to a peer, at most 60s",
   },
+  "handoff-window": {
+    env: "GEECACHE_HANDOFF_WINDOW",
+    default: "5m",
+    arg: "<duration>",
+    help: "after a membership change, how long a key's previous owner is asked for it first; 0 disables",
+  },
   "max-streams": {
     env: "GEECACHE_MAX_STREAMS",
     default: String(DEFAULT_MAX_CONCURRENT_STREAMS),
@@ -190,6 +196,8 @@ export interface NodeConfig {
    */
   loadTimeoutMs: number;
   peerTimeoutMs: number;
+  /** How long after a membership change a key's previous owner's cache is asked before loading. */
+  handoffWindowMs: number;
   /** The server's HTTP/2 limits (transport-connect's maxConcurrentStreams and idleTimeoutMs). */
   maxConcurrentStreams: number;
   idleTimeoutMs: number;
@@ -348,6 +356,7 @@ export function parseNodeConfig(
       max: DEFAULT_MAX_TIMEOUT_MS,
       maxReason: "the longest deadline a cache node accepts",
     }),
+    handoffWindowMs: parseDurationFlag("--handoff-window", v["handoff-window"]!),
     maxConcurrentStreams,
     idleTimeoutMs: parseDurationFlag("--idle-timeout", v["idle-timeout"]!, { min: 1 }),
     shutdownGraceMs: parseDurationFlag("--shutdown-grace", v["shutdown-grace"]!),

@@ -47,6 +47,7 @@ try {
   picker = createConnectPeerPicker({
     self: cfg.advertise,
     timeoutMs: cfg.peerTimeoutMs,
+    handoffWindowMs: cfg.handoffWindowMs,
     logger: logger.child({ component: "ring" }),
   });
   app = buildNodeApp({

@@ -32,6 +32,11 @@ const GROUP_COUNTERS: readonly [keyof GroupStats, string, string][] = [
   ],
   ["notFound", "geecache_group_not_found_total", "Loads answered not found."],
   ["serverRequests", "geecache_group_server_requests_total", "Gets forwarded here by peers."],
+  [
+    "handoffs",
+    "geecache_group_handoffs_total",
+    "Loads answered from the previous owner's cache after a membership change.",
+  ],
 ];
 
 /** nodeMetrics renders a node's stats as Prometheus text, for GET /metrics. */

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { GeeCacheError } from "./errors.ts";
 import type { GroupOptions } from "./group.ts";
-import type { PeerGetter, PeerPicker } from "./peers.ts";
+import type { PeerGetResponse, PeerGetter, PeerPicker } from "./peers.ts";
 import { createRegistry } from "./registry.ts";
 import { createRingPeerPicker } from "./ring-peer-picker.ts";
 import { deferred, type FakePeer, fakePeer, tick } from "./test-util.ts";
@@ -290,6 +290,8 @@ describe("Group with a RingPeerPicker", () => {
       replicas: 1,
       // "<addr>#0" hashes to the number ending the address, "k<n>" to n.
       hash: (s) => Number(/(\d+)(#0)?$/.exec(s)?.[1] ?? 0),
+      // These fakes answer any get, cacheOnly or not; hand-off has tests of its own.
+      handoffWindowMs: 0,
       createPeer: (address) => {
         const p = owner(address);
         created.set(address, p);
@@ -403,5 +405,93 @@ describe("Group with a RingPeerPicker", () => {
     assert.equal(lines.length, 1);
     assert.match(lines[0]!.msg!, /peer fetch failed/);
     assert.equal((lines[0]!.obj as { peer: string }).peer, "down");
+  });
+});
+
+describe("hand-off from a key's previous owner", () => {
+  // A previous owner that holds "cached" (expiring at `expires`) and nothing else, recording
+  // how it was asked; "new" keys have no previous owner.
+  function handoffSetup(
+    answer?: () => Promise<PeerGetResponse>,
+    overrides: Partial<GroupOptions> = {},
+  ) {
+    const asked: { key: string; cacheOnly: boolean | undefined }[] = [];
+    const previous: PeerGetter = {
+      id: "old-owner",
+      get(req, options) {
+        asked.push({ key: req.key, cacheOnly: options?.cacheOnly });
+        if (answer !== undefined) return answer();
+        if (req.key === "cached") {
+          return Promise.resolve({ value: new TextEncoder().encode("old:cached") });
+        }
+        return Promise.reject(new GeeCacheError("NOT_FOUND", "not cached"));
+      },
+    };
+    const local: string[] = [];
+    const registry = createRegistry({
+      peers: {
+        pickPeer: () => undefined, // this node owns every key
+        previousOwner: (key) => (key.startsWith("new") ? undefined : previous),
+      },
+    });
+    const group = registry.newGroup({
+      name: "g",
+      maxBytes: 1 << 20,
+      getter: (key) => {
+        local.push(key);
+        return `local:${key}`;
+      },
+      ...overrides,
+    });
+    return { group, asked, local };
+  }
+
+  it("takes a value still cached at the previous owner instead of loading it", async () => {
+    const { group, asked, local } = handoffSetup();
+    assert.equal((await group.get("cached")).toString(), "old:cached");
+    assert.equal((await group.get("cached")).toString(), "old:cached"); // now cached here
+    assert.deepEqual(asked, [{ key: "cached", cacheOnly: true }]);
+    assert.deepEqual(local, []);
+    // Not cached there: loaded here. No previous owner: not asked.
+    assert.equal((await group.get("other")).toString(), "local:other");
+    assert.equal((await group.get("new-1")).toString(), "local:new-1");
+    assert.deepEqual(asked, [
+      { key: "cached", cacheOnly: true },
+      { key: "other", cacheOnly: true },
+    ]);
+    assert.deepEqual(local, ["other", "new-1"]);
+    const s = group.stats();
+    assert.equal(s.handoffs, 1);
+    assert.equal(s.localLoads, 2);
+    assert.equal(s.peerLoads, 0);
+  });
+
+  it("a previous owner that fails or does not answer in time costs the load, not the request", async () => {
+    const failing = handoffSetup(() => Promise.reject(new GeeCacheError("UNAVAILABLE", "down")));
+    assert.equal((await failing.group.get("cached")).toString(), "local:cached");
+    const hanging = handoffSetup(() => new Promise(() => {}), { peerTimeoutMs: 20 });
+    assert.equal((await hanging.group.get("cached")).toString(), "local:cached");
+    assert.equal(hanging.group.stats().handoffs, 0);
+  });
+
+  it("a value that expired at the previous owner is loaded afresh", async () => {
+    const { group, local } = handoffSetup(async () => ({
+      value: new TextEncoder().encode("stale"),
+      expiresAtMs: Date.now() - 1,
+    }));
+    assert.equal((await group.get("cached")).toString(), "local:cached");
+    assert.deepEqual(local, ["cached"]);
+  });
+
+  it("get with cacheOnly answers from the caches only: never a load or a peer", async () => {
+    const peer = owner();
+    const { group, local } = setup(peer);
+    await assert.rejects(group.get("x", { cacheOnly: true }), isCode("NOT_FOUND"));
+    await assert.rejects(group.get("r1", { cacheOnly: true }), isCode("NOT_FOUND"));
+    assert.deepEqual(local, []);
+    assert.deepEqual(peer.calls, []);
+    await group.get("x");
+    assert.equal((await group.get("x", { cacheOnly: true })).toString(), "local:x");
+    assert.equal(group.stats().loads, 1);
   });
 });

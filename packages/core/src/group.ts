@@ -20,6 +20,12 @@ export const DEFAULT_HOT_CACHE_SAMPLE_RATE = 0.1;
 export const DEFAULT_NEGATIVE_TTL_MS = 1000;
 /** DEFAULT_NEGATIVE_MAX_ENTRIES bounds the negative cache by default. */
 export const DEFAULT_NEGATIVE_MAX_ENTRIES = 10_000;
+/**
+ * HANDOFF_TIMEOUT_MS caps the call to a key's previous owner (less when peerTimeoutMs is): it
+ * answers from its cache, so a slow answer means a busy peer, and the source is asked instead.
+ */
+const HANDOFF_TIMEOUT_MS = 500;
+
 /** DEFAULT_LOAD_TIMEOUT_MS bounds each getter call by default. */
 export const DEFAULT_LOAD_TIMEOUT_MS = 10_000;
 /** DEFAULT_PEER_TIMEOUT_MS bounds each fetch from a peer by default. */
@@ -98,6 +104,11 @@ export interface GetOptions {
    * it is answered from this node's caches or its getter, never forwarded again.
    */
   fromPeer?: boolean;
+  /**
+   * cacheOnly answers from this node's caches only: a miss is NOT_FOUND, with no load and no
+   * peer asked. A new owner asks a key's previous owner so (see PeerPicker.previousOwner).
+   */
+  cacheOnly?: boolean;
 }
 
 /** Group is a named cache namespace with a getter, as groupcache's Group. */
@@ -272,6 +283,7 @@ export function createGroup(options: GroupOptions, context: GroupContext): Group
     localLoadErrs: 0,
     notFound: 0,
     serverRequests: 0,
+    handoffs: 0,
   };
 
   // Fetches keys owned by a peer (falling back to the getter). One flight per key; each peer
@@ -357,6 +369,12 @@ export function createGroup(options: GroupOptions, context: GroupContext): Group
           return cached;
         }
         if (negative?.has(key)) throw notFound(key);
+        const handedOver = await handoff(key, loadSignal);
+        if (handedOver !== undefined) {
+          stats.handoffs++;
+          populate(mainCache, key, handedOver);
+          return handedOver;
+        }
         let view: ByteView | undefined;
         try {
           view = normalizeResult(
@@ -407,14 +425,16 @@ export function createGroup(options: GroupOptions, context: GroupContext): Group
     peer: PeerGetter,
     key: string,
     signal: AbortSignal,
+    timeoutMs = peerTimeoutMs,
+    cacheOnly = false,
   ): Promise<ByteView> {
     // One controller for both ways the call can end early (the flight aborted, or the peer
     // deadline), with the timer cleared as soon as the call settles.
     const controller = new AbortController();
     const timer = setTimeout(() => {
-      const message = `group ${name}: peer ${peer.id} did not answer within ${peerTimeoutMs} ms`;
+      const message = `group ${name}: peer ${peer.id} did not answer within ${timeoutMs} ms`;
       controller.abort(new GeeCacheError("DEADLINE_EXCEEDED", message));
-    }, peerTimeoutMs);
+    }, timeoutMs);
     // The caller's own deadline is not the peer's: the breaker must not count it as a failure.
     const onAbort = () =>
       controller.abort(
@@ -425,18 +445,46 @@ export function createGroup(options: GroupOptions, context: GroupContext): Group
     signal.addEventListener("abort", onAbort, { once: true });
     let res: PeerGetResponse;
     try {
-      res = await raceSignal(
-        peer.get({ group: name, key }, { signal: controller.signal, timeoutMs: peerTimeoutMs }),
-        controller.signal,
-      );
+      const callOptions = cacheOnly
+        ? { signal: controller.signal, timeoutMs, cacheOnly }
+        : { signal: controller.signal, timeoutMs };
+      res = await raceSignal(peer.get({ group: name, key }, callOptions), controller.signal);
     } finally {
       clearTimeout(timer);
       signal.removeEventListener("abort", onAbort);
     }
     // Copied: the transport keeps no handle that could change a cached value.
-    const view = ByteView.from(res.value, { expiresAtMs: res.expiresAtMs });
-    if (sampleRate > 0 && random() < sampleRate) populate(hotCache, key, view);
-    return view;
+    return ByteView.from(res.value, { expiresAtMs: res.expiresAtMs });
+  }
+
+  // Asks the key's previous owner, if the picker names one, for the value still in its cache;
+  // undefined when it has none or cannot answer in time (then the getter loads it, as before).
+  async function handoff(key: string, signal: AbortSignal): Promise<ByteView | undefined> {
+    let peer: PeerGetter | undefined;
+    try {
+      peer = peersOf().previousOwner?.(key);
+    } catch (e) {
+      logger?.warn({ group: name, key, err: e }, "geecache: peers.previousOwner failed");
+      return undefined;
+    }
+    if (peer === undefined) return undefined;
+    try {
+      const view = await fetchFromPeer(
+        peer,
+        key,
+        signal,
+        Math.min(peerTimeoutMs, HANDOFF_TIMEOUT_MS),
+        true,
+      );
+      // An expired value is no value.
+      return view.expiresAtMs === undefined || view.expiresAtMs > now() ? view : undefined;
+    } catch (e) {
+      if (signal.aborted) throw abortError(signal);
+      if (!isNotFound(e)) {
+        logger?.debug({ group: name, key, peer: peer.id, err: e }, "geecache: hand-off failed");
+      }
+      return undefined;
+    }
   }
 
   async function loadFromPeer(
@@ -452,6 +500,7 @@ export function createGroup(options: GroupOptions, context: GroupContext): Group
     try {
       const view = await fetchFromPeer(peer, key, signal);
       stats.peerLoads++;
+      if (sampleRate > 0 && random() < sampleRate) populate(hotCache, key, view);
       return view;
     } catch (e) {
       if (isNotFound(e)) {
@@ -500,6 +549,11 @@ export function createGroup(options: GroupOptions, context: GroupContext): Group
     if (negative?.get(key)) {
       stats.negativeHits++;
       return Promise.reject(notFound(key));
+    }
+    if (getOptions?.cacheOnly === true) {
+      return Promise.reject(
+        new GeeCacheError("NOT_FOUND", `group ${name}: key ${JSON.stringify(key)} is not cached`),
+      );
     }
     stats.loads++;
     const signal = getOptions?.signal;

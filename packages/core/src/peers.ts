@@ -23,11 +23,13 @@ export interface PeerGetter {
   readonly id: string;
   /**
    * get fetches a key from the peer. timeoutMs is the caller's deadline for the call: a
-   * transport sends it to the peer, so the peer gives up when the caller does.
+   * transport sends it to the peer, so the peer gives up when the caller does. With cacheOnly
+   * the peer answers only from its caches (NOT_FOUND when it holds no value), as a group's
+   * `get(key, { cacheOnly: true })` does; core asks a key's previous owner so (hand-off).
    */
   get(
     request: PeerGetRequest,
-    options?: { signal?: AbortSignal; timeoutMs?: number },
+    options?: { signal?: AbortSignal; timeoutMs?: number; cacheOnly?: boolean },
   ): Promise<PeerGetResponse>;
   /** Releases pooled connections; called when the peer leaves the ring. */
   close?(): Promise<void>;
@@ -45,6 +47,13 @@ export interface PeerGetter {
  */
 export interface PeerPicker {
   pickPeer(key: string): PeerGetter | undefined;
+  /**
+   * previousOwner (optional) names the peer that owned key before the last membership change,
+   * while that change is recent, when it is another node that is still a member and in use.
+   * A group that must load a key it owns asks that peer's cache first (hand-off), so keys that
+   * move to a new node are not loaded from the source again.
+   */
+  previousOwner?(key: string): PeerGetter | undefined;
 }
 
 /** Member is one node of a cluster as discovery reports it. */

@@ -161,6 +161,81 @@ describe("RingPeerPicker", () => {
     assert.deepEqual(created, []);
   });
 
+  describe("previousOwner", () => {
+    function handoffSetup(handoffWindowMs?: number) {
+      let clock = 0;
+      const picker = createRingPeerPicker({
+        self: "n:30",
+        replicas: 1,
+        hash,
+        now: () => clock,
+        createPeer: (address) => fakePeer(address),
+        ...(handoffWindowMs === undefined ? {} : { handoffWindowMs }),
+      });
+      return { picker, advance: (ms: number) => (clock += ms) };
+    }
+
+    it("names the owner before the last change, for the window, while it is a member", () => {
+      const { picker, advance } = handoffSetup(1_000);
+      picker.setPeers(["n:10", "n:20"]);
+      // The first list without self changes nothing: no key had an owner before it.
+      assert.equal(picker.previousOwner("k25"), undefined);
+      picker.setPeers(["n:10", "n:20", "n:30"]);
+      // k25 wrapped around to n:10; it is self's now.
+      assert.equal(picker.previousOwner("k25")?.id, "n:10");
+      assert.equal(picker.previousOwner("k15"), undefined); // n:20's before and after
+      // The same list again (discovery reconnecting) keeps the hand-off of the real change.
+      picker.setPeers(["n:30", "n:20", "n:10"]);
+      assert.equal(picker.previousOwner("k25")?.id, "n:10");
+      advance(999);
+      assert.equal(picker.previousOwner("k25")?.id, "n:10");
+      advance(1);
+      assert.equal(picker.previousOwner("k25"), undefined);
+    });
+
+    it("takes a first list with self and others as self joining them", () => {
+      const { picker } = handoffSetup();
+      picker.setPeers(["n:10", "n:20", "n:30"]);
+      assert.equal(picker.ownerOf("k25"), "n:30");
+      assert.equal(picker.previousOwner("k25")?.id, "n:10");
+      assert.equal(picker.previousOwner("k15"), undefined);
+      // Alone, there is nobody to take keys from.
+      const alone = handoffSetup().picker;
+      alone.setPeers(["n:30"]);
+      assert.equal(alone.previousOwner("k25"), undefined);
+    });
+
+    it("names no node that left, and never self", () => {
+      const { picker } = handoffSetup();
+      picker.setPeers(["n:10", "n:20", "n:30"]);
+      picker.setPeers(["n:20", "n:30"]);
+      // k5 moved from n:10, which left, to n:20.
+      assert.equal(picker.ownerOf("k5"), "n:20");
+      assert.equal(picker.previousOwner("k5"), undefined);
+      picker.setPeers(["n:20", "n:25", "n:30"]);
+      // k22 moved from self (n:30) to n:25: self has nothing to ask itself for.
+      assert.equal(picker.ownerOf("k22"), "n:25");
+      assert.equal(picker.previousOwner("k22"), undefined);
+      // k5 is n:20's before and after this change: nobody to ask.
+      assert.equal(picker.previousOwner("k5"), undefined);
+    });
+
+    it("handoffWindowMs 0 turns it off; a bad one is INVALID_ARGUMENT", () => {
+      const { picker } = handoffSetup(0);
+      picker.setPeers(["n:10", "n:20", "n:30"]);
+      assert.equal(picker.previousOwner("k25"), undefined);
+      picker.setPeers(["n:10", "n:20"]);
+      picker.setPeers(["n:10", "n:20", "n:30"]);
+      assert.equal(picker.previousOwner("k25"), undefined);
+      for (const bad of [-1, Number.NaN, Number.POSITIVE_INFINITY]) {
+        assert.throws(
+          () => handoffSetup(bad),
+          (e: unknown) => e instanceof GeeCacheError && e.code === "INVALID_ARGUMENT",
+        );
+      }
+    });
+  });
+
   describe("breaker", () => {
     // n:10 owns k5; its answers are scripted per call.
     function breakerSetup(breaker?: { failures?: number; cooldownMs?: number } | false) {

@@ -31,8 +31,14 @@ export interface RingPeerPickerOptions {
    * doubles the cooldown, up to 30 s; a success puts the peer back. `false` turns this off.
    */
   breaker?: PeerBreakerOptions | false;
-  /** now is the clock of the breaker (tests inject one). Default: Date.now. */
+  /** now is the clock of the breaker and the hand-off window (tests inject one). Default: Date.now. */
   now?: () => number;
+  /**
+   * handoffWindowMs is how long after a membership change previousOwner names a key's owner
+   * before the change: 300,000 ms (5 minutes) by default, long enough for most keys that moved
+   * to be asked again while the old owner still caches them; 0 turns hand-off off.
+   */
+  handoffWindowMs?: number;
   /** logger hears when a peer is taken out of use and when it is back. */
   logger?: Logger;
 }
@@ -57,6 +63,14 @@ export interface RingPeerPicker extends PeerPicker {
    * ring; peers out of use are listed only when fewer than n are in use, after those.
    */
   pickPeers(key: string, n: number): PeerGetter[];
+  /**
+   * previousOwner returns the PeerGetter of the node that owned key under the membership before
+   * the last setPeers that changed it, for handoffWindowMs after it; undefined when that was
+   * self, is the owner now, has left, is out of use, or the window has passed. The first list
+   * that names self and others counts as self joining them: before it, the others owned
+   * everything.
+   */
+  previousOwner(key: string): PeerGetter | undefined;
   /** ownerOf returns the address owning key (possibly self), or undefined with no members. */
   ownerOf(key: string): string | undefined;
   /** peers lists the member addresses, sorted (self included if it is a member). */
@@ -71,12 +85,23 @@ export interface RingPeerPicker extends PeerPicker {
   close(): Promise<void>;
 }
 
+/** DEFAULT_HANDOFF_WINDOW_MS is how long a key's previous owner is asked after a change: 5 min. */
+export const DEFAULT_HANDOFF_WINDOW_MS = 300_000;
+
 /** createRingPeerPicker returns a picker with no members (every key local until setPeers). */
 export function createRingPeerPicker(options: RingPeerPickerOptions): RingPeerPicker {
   if (typeof options?.createPeer !== "function") {
     throw new GeeCacheError("INVALID_ARGUMENT", "createRingPeerPicker needs a createPeer function");
   }
   const { self } = options;
+  const now = options.now ?? Date.now;
+  const handoffWindowMs = options.handoffWindowMs ?? DEFAULT_HANDOFF_WINDOW_MS;
+  if (!(Number.isFinite(handoffWindowMs) && handoffWindowMs >= 0)) {
+    throw new GeeCacheError(
+      "INVALID_ARGUMENT",
+      `createRingPeerPicker: handoffWindowMs must be a finite number >= 0, got ${handoffWindowMs}`,
+    );
+  }
   const breaker =
     options.breaker === false
       ? undefined
@@ -116,6 +141,11 @@ export function createRingPeerPicker(options: RingPeerPickerOptions): RingPeerPi
   };
   let ring = createHashRing({ replicas: options.replicas, hash: options.hash });
   let getters = new Map<string, PeerGetter>();
+  // The ring before the last membership change, until handoffAt + the window.
+  let previous: ReturnType<typeof createHashRing> | undefined;
+  let handoffUntil = 0;
+  // The members and weights of ring, to tell a change from the same list sent again.
+  let membership = "";
   // Closes of getters that left in setPeers and have not finished: close() waits for them too,
   // so no connection outlives the picker.
   const leaving = new Set<Promise<void>>();
@@ -164,6 +194,19 @@ export function createRingPeerPicker(options: RingPeerPickerOptions): RingPeerPi
       }
       return up.concat(down).slice(0, n);
     },
+    previousOwner(key) {
+      if (previous === undefined) return undefined;
+      if (now() >= handoffUntil) {
+        previous = undefined;
+        membership = "";
+        return undefined;
+      }
+      const before = previous.get(key);
+      if (before === undefined || before === self || before === ring.get(key)) return undefined;
+      if (breaker?.isDown(before)) return undefined;
+      // undefined too when it left: a node that is gone has nothing to hand over.
+      return getters.get(before);
+    },
     ownerOf: (key) => ring.get(key),
     peers: () => ring.nodes(),
     downPeers: () => breaker?.down() ?? [],
@@ -200,6 +243,25 @@ export function createRingPeerPicker(options: RingPeerPickerOptions): RingPeerPi
       const gone = [...getters].filter(([id]) => !nextGetters.has(id));
       for (const [id] of gone) breaker?.forget(id);
       const removed = gone.map(([, g]) => g);
+      // The same list again (as discovery sends after reconnecting) is no change, and must not
+      // end the hand-off of a real one.
+      const nextMembership = JSON.stringify(
+        nodes.map(({ id, weight }) => [id, weight ?? 1]).sort(([a], [b]) => (a! < b! ? -1 : 1)),
+      );
+      if (handoffWindowMs > 0 && nextMembership !== membership) {
+        if (membership !== "") {
+          previous = ring;
+          handoffUntil = now() + handoffWindowMs;
+        } else if (self !== undefined && nodes.some((n) => n.id === self) && nodes.length > 1) {
+          // A node's first list is it joining the others (a new node, or one restarting): its
+          // keys were theirs until now, and whoever served them may still cache them.
+          const without = createHashRing({ replicas: options.replicas, hash: options.hash });
+          without.set(nodes.filter((n) => n.id !== self));
+          previous = without;
+          handoffUntil = now() + handoffWindowMs;
+        }
+      }
+      membership = nextMembership;
       ring = next;
       getters = nextGetters;
       // In the background: setPeers must not wait for the calls in flight on a removed peer,
@@ -216,6 +278,7 @@ export function createRingPeerPicker(options: RingPeerPickerOptions): RingPeerPi
       const all = [...getters.values()];
       getters = new Map();
       ring = createHashRing({ replicas: options.replicas, hash: options.hash });
+      previous = undefined;
       return Promise.all([closeAll(all), ...leaving]).then(() => {});
     },
   };

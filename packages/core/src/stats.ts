@@ -42,6 +42,11 @@ export interface GroupStats {
   localLoadErrs: number;
   /** Loads answered "not found", by the getter or by the owner peer. */
   notFound: number;
+  /**
+   * Loads answered by the key's previous owner from its cache after a membership change
+   * (hand-off), instead of by the getter.
+   */
+  handoffs: number;
   /** Gets that a peer forwarded to this node (fromPeer: true). */
   serverRequests: number;
   /** Capacity evictions from both caches. */

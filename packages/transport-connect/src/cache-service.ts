@@ -37,6 +37,7 @@ export function createCacheService(
           const view = await group.get(request.key, {
             signal: context.signal,
             fromPeer: request.forwarded,
+            cacheOnly: request.cacheOnly,
           });
           const expiresAtMs = view.expiresAtMs;
           return create(GetResponseSchema, {

@@ -162,12 +162,12 @@ describe("createPeerClient against a real node", () => {
   let sessions = 0;
   let server: http2.Http2Server;
   let address: string;
+  const registry = createRegistry();
 
   before(async () => {
     const gate = new Promise<void>((resolve) => {
       release = resolve;
     });
-    const registry = createRegistry();
     registry.newGroup({
       name: "g",
       maxBytes: 1 << 20,
@@ -197,6 +197,21 @@ describe("createPeerClient against a real node", () => {
     }
     await peer.get({ group: "g", key: "again" });
     assert.equal(sessions - before, 1);
+    await peer.close();
+  });
+
+  test("cacheOnly is answered from the node's cache: a miss is NOT_FOUND and loads nothing", async () => {
+    const peer = createPeerClient(address);
+    const loadsBefore = registry.stats().g!.localLoads;
+    assert.equal(
+      await codeOf(peer.get({ group: "g", key: "co-1" }, { cacheOnly: true })),
+      "NOT_FOUND",
+    );
+    assert.equal(registry.stats().g!.localLoads, loadsBefore);
+    await peer.get({ group: "g", key: "co-1" });
+    const got = await peer.get({ group: "g", key: "co-1" }, { cacheOnly: true });
+    assert.equal(new TextDecoder().decode(got.value), "v-co-1");
+    assert.equal(registry.stats().g!.localLoads, loadsBefore + 1);
     await peer.close();
   });
 

@@ -54,6 +54,11 @@ export interface PeerCallOptions {
    * whose ring disagrees can still route the key to its owner.
    */
   forwarded?: boolean;
+  /**
+   * Ask the node to answer from its caches only (NOT_FOUND when it holds no value; it neither
+   * loads nor forwards), as core asks a key's previous owner after a membership change.
+   */
+  cacheOnly?: boolean;
 }
 
 /** NodeStats is what a node's Stats RPC reports. */
@@ -194,7 +199,12 @@ export function createPeerClient(address: string, options: PeerClientOptions = {
           getPath,
           getMethod.input,
           getMethod.output,
-          { group: request.group, key: request.key, forwarded: callOptions.forwarded ?? true },
+          {
+            group: request.group,
+            key: request.key,
+            forwarded: callOptions.forwarded ?? true,
+            cacheOnly: callOptions.cacheOnly === true,
+          },
           callMs,
           callOptions.signal,
         );

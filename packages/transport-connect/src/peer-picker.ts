@@ -23,6 +23,8 @@ export interface ConnectPeerPickerOptions extends PeerClientOptions {
   breaker?: RingPeerPickerOptions["breaker"];
   /** Hears when a peer is taken out of use and when it is back. */
   logger?: RingPeerPickerOptions["logger"];
+  /** How long a key's previous owner is asked for it after a membership change; core's default (5 min) when omitted, 0 for never. */
+  handoffWindowMs?: number;
 }
 
 /**
@@ -32,6 +34,7 @@ export interface ConnectPeerPickerOptions extends PeerClientOptions {
 export interface ConnectPeerPicker extends RingPeerPicker {
   pickPeer(key: string): PeerClient | undefined;
   pickPeers(key: string, n: number): PeerClient[];
+  previousOwner(key: string): PeerClient | undefined;
   /** client returns the PeerClient of a member address (undefined for self or a non-member). */
   client(address: string): PeerClient | undefined;
 }
@@ -45,7 +48,7 @@ export interface ConnectPeerPicker extends RingPeerPicker {
  * client options throw here, as createPeerClient would throw them.
  */
 export function createConnectPeerPicker(options: ConnectPeerPickerOptions = {}): ConnectPeerPicker {
-  const { self, replicas, breaker, logger, ...clientOptions } = options;
+  const { self, replicas, breaker, logger, handoffWindowMs, ...clientOptions } = options;
   // Clients are created in setPeers, often long after start-up (on a membership change):
   // bad options must fail here, where they were given.
   checkPeerClientOptions(clientOptions);
@@ -56,6 +59,7 @@ export function createConnectPeerPicker(options: ConnectPeerPickerOptions = {}):
     replicas,
     ...(breaker === undefined ? {} : { breaker }),
     ...(logger === undefined ? {} : { logger }),
+    ...(handoffWindowMs === undefined ? {} : { handoffWindowMs }),
     createPeer: (address: string) => {
       const client = createPeerClient(address, clientOptions);
       const tracked: PeerClient = {
@@ -76,6 +80,7 @@ export function createConnectPeerPicker(options: ConnectPeerPickerOptions = {}):
   return {
     pickPeer: (key) => ring.pickPeer(key) as PeerClient | undefined,
     pickPeers: (key, n) => ring.pickPeers(key, n) as PeerClient[],
+    previousOwner: (key) => ring.previousOwner(key) as PeerClient | undefined,
     client: (address) => clients.get(address),
     setPeers: (members) => ring.setPeers(members),
     ownerOf: (key) => ring.ownerOf(key),

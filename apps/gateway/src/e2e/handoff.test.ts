@@ -1,0 +1,86 @@
+// End to end: a node joins a running cluster (real etcd, node and gateway processes) and takes
+// the keys it now owns from their previous owners' caches instead of loading them again from
+// the source, an HTTP origin in this process that counts its loads per key.
+import assert from "node:assert/strict";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { after, before, test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import { createRingPeerPicker, type PeerGetter } from "@geecache/core";
+import { type EtcdServer, startEtcd } from "@geecache/testkit";
+import { type Cluster, nodeStats, startCluster } from "./cluster.ts";
+
+let etcd: EtcdServer;
+let cluster: Cluster;
+const originLoads = new Map<string, number>();
+const origin = http.createServer((req, res) => {
+  const key = decodeURIComponent(req.url!.split("/").pop()!);
+  originLoads.set(key, (originLoads.get(key) ?? 0) + 1);
+  res.writeHead(200, { "content-type": "text/plain" }).end(`v:${key}`);
+});
+
+before(async () => {
+  await new Promise<void>((resolve) => origin.listen(0, "127.0.0.1", resolve));
+  const originUrl = `http://127.0.0.1:${(origin.address() as AddressInfo).port}/{group}/{key}`;
+  etcd = await startEtcd();
+  cluster = await startCluster({
+    nodes: 2,
+    membershipArgs: ["--etcd", etcd.endpoint, "--cluster", "handoff"],
+    nodeArgs: ["--source", "http", "--origin-url", originUrl],
+  });
+});
+
+after(async () => {
+  await cluster?.stop();
+  await etcd?.stop();
+  origin.close();
+});
+
+function ownerIn(addresses: readonly string[], key: string): string {
+  const ring = createRingPeerPicker({
+    createPeer: (address): PeerGetter => ({
+      id: address,
+      get: () => Promise.reject(new Error("not used")),
+    }),
+  });
+  ring.setPeers([...addresses]);
+  return ring.ownerOf(key)!;
+}
+
+async function getAll(keys: readonly string[]): Promise<void> {
+  for (const key of keys) {
+    const res = await fetch(`${cluster.gatewayUrl}/api?key=${key}`, {
+      signal: AbortSignal.timeout(10_000),
+    });
+    assert.equal(res.status, 200, key);
+    assert.equal(((await res.json()) as { value: string }).value, `v:${key}`);
+  }
+}
+
+test("a node that joins takes the keys it now owns from their previous owners, not from the source", async () => {
+  const keys = Array.from({ length: 60 }, (_, i) => `item-${i}`);
+  await getAll(keys);
+  assert.deepEqual(new Set(keys.map((k) => originLoads.get(k))), new Set([1]));
+
+  const { address } = await cluster.addNode();
+  const deadline = performance.now() + 10_000;
+  for (;;) {
+    const seen = await Promise.all(cluster.addresses.map(nodeStats));
+    const health = (await (await fetch(`${cluster.gatewayUrl}/healthz`)).json()) as {
+      nodes: number;
+    };
+    if (seen.every((s) => s.peers.length === 3) && health.nodes === 3) break;
+    assert.ok(performance.now() < deadline, "the nodes and the gateway did not see 3 members");
+    await sleep(100);
+  }
+  const moved = keys.filter((k) => ownerIn(cluster.addresses, k) === address);
+  assert.ok(moved.length > 0, "no key moved to the new node");
+
+  await getAll(keys);
+  // Every key still cost the source one load: the new owner took its share over.
+  const twice = keys.filter((k) => originLoads.get(k) !== 1);
+  assert.deepEqual(twice, []);
+  const stats = await nodeStats(address);
+  assert.equal(stats.groups.scores?.handoffs, moved.length);
+  assert.equal(stats.groups.scores?.localLoads, 0);
+});
