@@ -13,6 +13,7 @@ const order = [
   "discovery-etcd",
   "cluster",
   "cluster-loads",
+  "cluster-handoff",
   "policies-speed",
   "policies-hitratio",
   "policies-hitratio-p12",
