@@ -3,11 +3,9 @@
 // an HTTP/1.1 JSON endpoint on this machine), all in one run.
 // Run: pnpm --filter @geecache/gateway bench   (writes bench-results/cluster.md)
 import { mkdirSync, writeFileSync } from "node:fs";
-import http from "node:http";
-import type { AddressInfo } from "node:net";
 import autocannon from "autocannon";
 import Fastify from "fastify";
-import { connectGetUrl, startCluster } from "./e2e/cluster.ts";
+import { connectGetUrl, startCluster, startOrigin } from "./e2e/cluster.ts";
 
 const DURATION_S = Number(process.env.BENCH_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -64,14 +62,10 @@ const bareAddress = bare.server.address();
 const bareUrl = `http://127.0.0.1:${typeof bareAddress === "object" && bareAddress ? bareAddress.port : 0}/api?key=Tom`;
 
 // The source of truth: any key has a value, at once.
-const origin = http.createServer((req, res) => {
-  res.writeHead(200, { "content-type": "text/plain" }).end(`v:${req.url}`);
-});
-await new Promise<void>((resolve) => origin.listen(0, "127.0.0.1", resolve));
-const originUrl = `http://127.0.0.1:${(origin.address() as AddressInfo).port}/{group}/{key}`;
+const origin = await startOrigin();
 
 const cluster = await startCluster({
-  nodeArgs: ["--source", "http", "--origin-url", originUrl],
+  nodeArgs: origin.sourceArgs,
   gatewayArgs: ["--access-log", "off"],
 });
 try {

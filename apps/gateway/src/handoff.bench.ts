@@ -3,23 +3,14 @@
 // its loads per key. Two changes: a third node joins two, and one node of three restarts.
 // Run: pnpm --filter @geecache/gateway bench   (writes bench-results/cluster-handoff.md)
 import { mkdirSync, writeFileSync } from "node:fs";
-import http from "node:http";
-import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { createRingPeerPicker, type PeerGetter } from "@geecache/core";
 import { startEtcd } from "@geecache/testkit";
-import { type Cluster, nodeStats, startCluster, startNode } from "./e2e/cluster.ts";
+import { type Cluster, nodeStats, startCluster, startNode, startOrigin } from "./e2e/cluster.ts";
 
 const KEYS = Number(process.env.BENCH_HANDOFF_KEYS ?? 1_000);
 
-const originLoads = new Map<string, number>();
-const origin = http.createServer((req, res) => {
-  const key = decodeURIComponent(req.url!.split("/").pop()!);
-  originLoads.set(key, (originLoads.get(key) ?? 0) + 1);
-  res.writeHead(200, { "content-type": "text/plain" }).end(`v:${key}`);
-});
-await new Promise<void>((resolve) => origin.listen(0, "127.0.0.1", resolve));
-const originUrl = `http://127.0.0.1:${(origin.address() as AddressInfo).port}/{group}/{key}`;
+const origin = await startOrigin();
 const etcd = await startEtcd();
 
 function ownerIn(addresses: readonly string[], key: string): string {
@@ -32,7 +23,7 @@ function ownerIn(addresses: readonly string[], key: string): string {
 
 /** Asks every key once through the gateway, 32 at a time; returns the origin loads it caused. */
 async function askAll(cluster: Cluster, keys: readonly string[]): Promise<number> {
-  const before = [...originLoads.values()].reduce((a, b) => a + b, 0);
+  const before = origin.total();
   for (let i = 0; i < keys.length; i += 32) {
     await Promise.all(
       keys.slice(i, i + 32).map(async (key) => {
@@ -44,7 +35,7 @@ async function askAll(cluster: Cluster, keys: readonly string[]): Promise<number
       }),
     );
   }
-  return [...originLoads.values()].reduce((a, b) => a + b, 0) - before;
+  return origin.total() - before;
 }
 
 /** Waits until every node and the gateway see n members. */
@@ -75,13 +66,7 @@ async function join(handoff: boolean): Promise<Outcome> {
   const cluster = await startCluster({
     nodes: 2,
     membershipArgs: ["--etcd", etcd.endpoint, "--cluster", name],
-    nodeArgs: [
-      "--source",
-      "http",
-      "--origin-url",
-      originUrl,
-      ...(handoff ? [] : ["--handoff-window", "0"]),
-    ],
+    nodeArgs: [...origin.sourceArgs, ...(handoff ? [] : ["--handoff-window", "0"])],
   });
   try {
     const keys = Array.from({ length: KEYS }, (_, i) => `${name}-${i}`);
@@ -100,13 +85,7 @@ async function join(handoff: boolean): Promise<Outcome> {
 async function restart(handoff: boolean): Promise<Outcome> {
   const name = `restart-${handoff ? "on" : "off"}`;
   const membership = ["--etcd", etcd.endpoint, "--cluster", name];
-  const nodeArgs = [
-    "--source",
-    "http",
-    "--origin-url",
-    originUrl,
-    ...(handoff ? [] : ["--handoff-window", "0"]),
-  ];
+  const nodeArgs = [...origin.sourceArgs, ...(handoff ? [] : ["--handoff-window", "0"])];
   const cluster = await startCluster({ nodes: 3, membershipArgs: membership, nodeArgs });
   try {
     const keys = Array.from({ length: KEYS }, (_, i) => `${name}-${i}`);

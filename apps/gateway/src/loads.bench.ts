@@ -5,27 +5,16 @@
 // a cache library inside each service instance gives (lru-cache's fetch() dedupes per process).
 // Run: pnpm --filter @geecache/gateway bench   (writes bench-results/cluster-loads.md)
 import { mkdirSync, writeFileSync } from "node:fs";
-import * as http from "node:http";
-import type { AddressInfo } from "node:net";
-import { type Cluster, connectGetUrl, startCluster } from "./e2e/cluster.ts";
+import { type Cluster, connectGetUrl, startCluster, startOrigin } from "./e2e/cluster.ts";
 
 const KEYS = Number(process.env.BENCH_KEYS ?? 20);
 const BURST = Number(process.env.BENCH_BURST ?? 200);
 const ORIGIN_DELAY_MS = 50;
 
 // The origin: answers any key after a delay (a slow database), counting requests per key.
-const originLoads = new Map<string, number>();
-const origin = http.createServer((req, res) => {
-  const key = decodeURIComponent(req.url!.split("/").pop()!);
-  originLoads.set(key, (originLoads.get(key) ?? 0) + 1);
-  setTimeout(
-    () => res.writeHead(200, { "content-type": "text/plain" }).end(`v:${key}`),
-    ORIGIN_DELAY_MS,
-  );
-});
-await new Promise<void>((resolve) => origin.listen(0, "127.0.0.1", resolve));
-const originUrl = `http://127.0.0.1:${(origin.address() as AddressInfo).port}/{group}/{key}`;
-const sourceArgs = ["--source", "http", "--origin-url", originUrl];
+const origin = await startOrigin(ORIGIN_DELAY_MS);
+const originLoads = origin.loads;
+const sourceArgs = origin.sourceArgs;
 
 interface Outcome {
   loadsPerKey: number;

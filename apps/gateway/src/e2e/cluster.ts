@@ -1,5 +1,7 @@
 // Real node and gateway processes on loopback ports, for the end-to-end tests and the cluster
 // benchmark. Both apps run from their built dist/ (turbo builds them before tests).
+import http from "node:http";
+import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import { freePorts, type Spawned, spawnProcess, stopAll } from "@geecache/testkit";
 
@@ -138,4 +140,35 @@ export async function loadsOf(
     if (n > 0) out[a] = n;
   }
   return out;
+}
+
+/** Origin is an HTTP source of truth in the test process that counts its loads per key. */
+export interface Origin {
+  /** The flags that make a node load from it (`--source http --origin-url …`). */
+  sourceArgs: string[];
+  /** Requests per key so far. */
+  loads: Map<string, number>;
+  /** All requests so far. */
+  total(): number;
+  close(): void;
+}
+
+/** startOrigin serves `v:<key>` for any key, after delayMs, counting each request. */
+export async function startOrigin(delayMs = 0): Promise<Origin> {
+  const loads = new Map<string, number>();
+  const server = http.createServer((req, res) => {
+    const key = decodeURIComponent(req.url!.split("/").pop()!);
+    loads.set(key, (loads.get(key) ?? 0) + 1);
+    const answer = () => res.writeHead(200, { "content-type": "text/plain" }).end(`v:${key}`);
+    if (delayMs > 0) setTimeout(answer, delayMs);
+    else answer();
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/{group}/{key}`;
+  return {
+    sourceArgs: ["--source", "http", "--origin-url", url],
+    loads,
+    total: () => [...loads.values()].reduce((a, b) => a + b, 0),
+    close: () => server.close(),
+  };
 }

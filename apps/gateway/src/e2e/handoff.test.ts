@@ -2,38 +2,30 @@
 // the keys it now owns from their previous owners' caches instead of loading them again from
 // the source, an HTTP origin in this process that counts its loads per key.
 import assert from "node:assert/strict";
-import http from "node:http";
-import type { AddressInfo } from "node:net";
 import { after, before, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { createRingPeerPicker, type PeerGetter } from "@geecache/core";
 import { type EtcdServer, startEtcd } from "@geecache/testkit";
-import { type Cluster, nodeStats, startCluster } from "./cluster.ts";
+import { type Cluster, nodeStats, type Origin, startCluster, startOrigin } from "./cluster.ts";
 
 let etcd: EtcdServer;
 let cluster: Cluster;
-const originLoads = new Map<string, number>();
-const origin = http.createServer((req, res) => {
-  const key = decodeURIComponent(req.url!.split("/").pop()!);
-  originLoads.set(key, (originLoads.get(key) ?? 0) + 1);
-  res.writeHead(200, { "content-type": "text/plain" }).end(`v:${key}`);
-});
+let origin: Origin;
 
 before(async () => {
-  await new Promise<void>((resolve) => origin.listen(0, "127.0.0.1", resolve));
-  const originUrl = `http://127.0.0.1:${(origin.address() as AddressInfo).port}/{group}/{key}`;
+  origin = await startOrigin();
   etcd = await startEtcd();
   cluster = await startCluster({
     nodes: 2,
     membershipArgs: ["--etcd", etcd.endpoint, "--cluster", "handoff"],
-    nodeArgs: ["--source", "http", "--origin-url", originUrl],
+    nodeArgs: origin.sourceArgs,
   });
 });
 
 after(async () => {
   await cluster?.stop();
   await etcd?.stop();
-  origin.close();
+  origin?.close();
 });
 
 function ownerIn(addresses: readonly string[], key: string): string {
@@ -60,7 +52,7 @@ async function getAll(keys: readonly string[]): Promise<void> {
 test("a node that joins takes the keys it now owns from their previous owners, not from the source", async () => {
   const keys = Array.from({ length: 60 }, (_, i) => `item-${i}`);
   await getAll(keys);
-  assert.deepEqual(new Set(keys.map((k) => originLoads.get(k))), new Set([1]));
+  assert.deepEqual(new Set(keys.map((k) => origin.loads.get(k))), new Set([1]));
 
   const { address } = await cluster.addNode();
   const deadline = performance.now() + 10_000;
@@ -78,7 +70,7 @@ test("a node that joins takes the keys it now owns from their previous owners, n
 
   await getAll(keys);
   // Every key still cost the source one load: the new owner took its share over.
-  const twice = keys.filter((k) => originLoads.get(k) !== 1);
+  const twice = keys.filter((k) => origin.loads.get(k) !== 1);
   assert.deepEqual(twice, []);
   const stats = await nodeStats(address);
   assert.equal(stats.groups.scores?.handoffs, moved.length);
