@@ -120,6 +120,42 @@ test("concurrent requests for one key share one call to its node; other keys, an
   assert.equal(a.calls.length, 4);
 });
 
+test("a request that joins a call and outlives it makes another call, not a 504 before its deadline", {
+  timeout: 10_000,
+}, async () => {
+  // The node answers 1.2 s after it was first asked, and honours each call's timeoutMs as a
+  // real peer client does. The first request gives up at 1 s; the second, 0.5 s later, at 1.5 s.
+  let firstAskedAt: number | undefined;
+  const a = node("a:1", async () => {
+    throw new Error("replaced below");
+  });
+  a.get = (req, options) => {
+    a.calls.push(`${req.group}/${req.key}`);
+    firstAskedAt ??= performance.now();
+    const readyIn = Math.max(0, firstAskedAt + 1_200 - performance.now());
+    return new Promise((resolve, reject) => {
+      const ready = setTimeout(() => {
+        clearTimeout(late);
+        resolve(serve(req));
+      }, readyIn);
+      const late = setTimeout(() => {
+        clearTimeout(ready);
+        reject(new GeeCacheError("DEADLINE_EXCEEDED", "a:1 did not answer in time"));
+      }, options?.timeoutMs ?? 60_000);
+    });
+  };
+  const app = gateway([a], { timeoutMs: 1_000 });
+  const first = app.inject("/api?key=Tom");
+  await new Promise((r) => setTimeout(r, 500));
+  const joiner = app.inject("/api?key=Tom");
+  assert.equal((await first).statusCode, 504);
+  const late = await joiner;
+  assert.equal(late.statusCode, 200, late.body);
+  assert.equal(late.json().value, "630");
+  // The joiner's own call, for the time it had left.
+  assert.equal(a.calls.length, 2);
+});
+
 test("a client that hangs up while others wait for the same key leaves the call running for them", {
   timeout: 10_000,
 }, async (t) => {

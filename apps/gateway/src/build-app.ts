@@ -97,6 +97,8 @@ export function buildGateway(options: GatewayOptions): FastifyInstance {
   // one stream to its owner, not one per request, so it cannot fill the connection's streams
   // and hold up other keys. The call is cancelled only when every client waiting for it left.
   const inflight = createSharedLoads();
+  // The state of each call in flight, by the same key: whom it asks and until when.
+  const calls = new Map<string, CallState>();
   const metrics = createGatewayMetrics(ring);
 
   const app = Fastify({
@@ -226,15 +228,11 @@ export function buildGateway(options: GatewayOptions): FastifyInstance {
       // call to the node is cancelled (a load it started goes on there while others wait for it).
       const gone = new AbortController();
       reply.raw.once("close", () => {
-        if (!reply.raw.writableFinished) gone.abort();
+        if (!reply.raw.writableFinished) {
+          gone.abort(new GeeCacheError("CANCELED", "the client went away"));
+        }
       });
-      // The call runs under the deadline of the request that started it; a request that joins
-      // it later has more time left, so it never waits past its own deadline.
-      metrics.lookups++;
-      const got = await inflight.run(`${group.length}:${group}${key}`, gone.signal, (signal) => {
-        metrics.sharedCalls++;
-        return fetchValue(group, key, signal, request.log);
-      });
+      const got = await lookup(group, key, gone.signal, request.log);
       const bytes = Buffer.from(got.value.buffer, got.value.byteOffset, got.value.byteLength);
       const body: ValueBody = isUtf8(bytes)
         ? { key, group, value: bytes.toString("utf8") }
@@ -266,18 +264,69 @@ export function buildGateway(options: GatewayOptions): FastifyInstance {
     return { nodes };
   });
 
-  // Ask the owner; when it is unavailable (refused, down), ask the next node on the ring, which
-  // answers from its own cache or loads the key itself (core's fallback). Not-found, bad input and
-  // an exhausted deadline are final.
-  async function fetchValue(
+  // One request's wait for its key, until the answer or its own deadline. It joins the call in
+  // flight for the key, or starts one. A call lasts while anyone waits for it, and asks each node
+  // for the time its latest waiter has left; a request that outlives the call it joined (the
+  // node was asked for less time than this request has) makes another call, so no request gets
+  // a 504 before its own deadline.
+  async function lookup(
     group: string,
     key: string,
     gone: AbortSignal,
     log: { warn(obj: object, msg?: string): void },
   ): Promise<PeerGetResponse> {
+    metrics.lookups++;
+    const flight = `${group.length}:${group}${key}`;
     const deadlineAt = performance.now() + timeoutMs;
-    const deadline = AbortSignal.timeout(timeoutMs);
-    const signal = AbortSignal.any([deadline, gone]);
+    let call: CallState | undefined;
+    const deadline = new AbortController();
+    const timer = setTimeout(() => {
+      // The node's address is for the log (the cause), not for the public answer.
+      const detail = `last asked ${call?.asking ?? "no node"}: no answer yet`;
+      deadline.abort(
+        new GeeCacheError("DEADLINE_EXCEEDED", `no answer within ${timeoutMs} ms`, {
+          cause: new Error(detail),
+        }),
+      );
+    }, timeoutMs);
+    const signal = AbortSignal.any([gone, deadline.signal]);
+    try {
+      for (;;) {
+        const pending = inflight.run(flight, signal, (callSignal) => {
+          metrics.sharedCalls++;
+          const state: CallState = { until: deadlineAt, asking: undefined };
+          calls.set(flight, state);
+          return fetchValue(group, key, callSignal, state, log).finally(() => {
+            if (calls.get(flight) === state) calls.delete(flight);
+          });
+        });
+        // run starts a call synchronously, so the call this request waits for is registered.
+        call = calls.get(flight);
+        if (call !== undefined && call.until < deadlineAt) call.until = deadlineAt;
+        try {
+          return await pending;
+        } catch (err) {
+          const e = GeeCacheError.from(err);
+          // Its own deadline, or too close to it for another call to be worth making.
+          if (signal.aborted || e.code !== "DEADLINE_EXCEEDED") throw e;
+          if (deadlineAt - performance.now() < MIN_CALL_MS) throw e;
+        }
+      }
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  // Ask the owner; when it is unavailable (refused, down), ask the next node on the ring, which
+  // answers from its own cache or loads the key itself (core's fallback). Not-found, bad input and
+  // a node out of time are final for the call. The call ends when nobody waits for it (signal).
+  async function fetchValue(
+    group: string,
+    key: string,
+    signal: AbortSignal,
+    state: CallState,
+    log: { warn(obj: object, msg?: string): void },
+  ): Promise<PeerGetResponse> {
     const candidates = ring.pickPeers(key, attempts);
     if (candidates.length === 0) throw new GeeCacheError("UNAVAILABLE", NO_NODES);
     const owner = ring.ownerOf(key);
@@ -288,8 +337,9 @@ export function buildGateway(options: GatewayOptions): FastifyInstance {
         // as a client's request, so its own ring routes it on to the real owner. Any other node
         // is asked because the owner failed, and must answer itself.
         // The time left goes with the call, so a node asked after another failed gives up
-        // when this request does, not a whole --timeout later.
-        const leftMs = Math.max(1, Math.ceil(deadlineAt - performance.now()));
+        // when the requests waiting do, not a whole --timeout later.
+        const leftMs = Math.max(1, Math.ceil(state.until - performance.now()));
+        state.asking = peer.id;
         const got = await peer.get(
           { group, key },
           { signal, forwarded: peer.id !== owner, timeoutMs: leftMs },
@@ -299,14 +349,13 @@ export function buildGateway(options: GatewayOptions): FastifyInstance {
       } catch (err) {
         const e = GeeCacheError.from(err);
         metrics.called(e.code);
-        if (gone.aborted) {
-          throw new GeeCacheError("CANCELED", "the client went away", { cause: err });
-        }
-        if (deadline.aborted) {
-          // The node's address is for the log (the cause), not for the public answer.
-          const detail = `last asked ${peer.id}: ${e.message}`;
+        // Nobody waits any more: each waiter has its own answer (its deadline, or gone).
+        if (signal.aborted) throw e;
+        if (e.code === "DEADLINE_EXCEEDED") {
+          // The node was asked for the time the waiters had; one that joined later and still
+          // has time makes another call. The address is for the log, not the public answer.
           throw new GeeCacheError("DEADLINE_EXCEEDED", `no answer within ${timeoutMs} ms`, {
-            cause: new Error(detail, { cause: err }),
+            cause: new Error(`last asked ${peer.id}: ${e.message}`, { cause: err }),
           });
         }
         // The client's answer names its key and group, not the node that knew (or the node's
@@ -350,6 +399,17 @@ export function buildGateway(options: GatewayOptions): FastifyInstance {
   }
 
   return app;
+}
+
+/** MIN_CALL_MS is the least time left for which a request makes another call to the cluster. */
+const MIN_CALL_MS = 10;
+
+/** CallState is one call to the cluster for a key, as the requests waiting for it see it. */
+interface CallState {
+  /** The latest deadline among the requests waiting (performance.now() time). */
+  until: number;
+  /** The node being asked, for the log when a request runs out of time. */
+  asking: string | undefined;
 }
 
 /**

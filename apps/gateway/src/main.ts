@@ -28,6 +28,8 @@ const shuttingDown = (cause?: unknown) =>
 const clients = new Map<string, PeerClient>();
 const ring = createRingPeerPicker({
   logger: logger.child({ component: "ring" }),
+  // Hand-off is for nodes that load; the gateway would only keep an old ring for nothing.
+  handoffWindowMs: 0,
   createPeer(address) {
     const client = createPeerClient(address, { timeoutMs: cfg.timeoutMs });
     clients.set(address, client);

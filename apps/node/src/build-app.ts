@@ -140,7 +140,7 @@ export function buildNodeApp(options: NodeAppOptions): NodeApp {
         "content-type": PROMETHEUS_CONTENT_TYPE,
         "cache-control": "no-store",
       });
-      reply.end(nodeMetrics(stats(), started));
+      reply.end(nodeMetrics(stats()));
     } else send(200, stats());
     return true;
   };

@@ -37,10 +37,15 @@ const GROUP_COUNTERS: readonly [keyof GroupStats, string, string][] = [
     "geecache_group_handoffs_total",
     "Loads answered from the previous owner's cache after a membership change.",
   ],
+  [
+    "handoffRequests",
+    "geecache_group_handoff_requests_total",
+    "Cache-only gets from peers taking keys over (not in gets).",
+  ],
 ];
 
 /** nodeMetrics renders a node's stats as Prometheus text, for GET /metrics. */
-export function nodeMetrics(stats: NodeStats, startedAtMs: number): string {
+export function nodeMetrics(stats: NodeStats): string {
   const groups = Object.entries(stats.groups);
   const text = new PromText();
   text.family("geecache_node_info", "gauge", "This node: its id (advertised address) and policy.", [
@@ -97,5 +102,5 @@ export function nodeMetrics(stats: NodeStats, startedAtMs: number): string {
       "Entries evicted for room (not expiries or removals).",
       perCache((c) => c.evictions),
     );
-  return text.processFamilies(startedAtMs).toString();
+  return text.processFamilies().toString();
 }

@@ -86,13 +86,13 @@ export class PromText {
   }
 
   /** processFamilies writes the process metrics every Prometheus client exposes by these names. */
-  processFamilies(startedAtMs: number): this {
+  processFamilies(): this {
     const memory = process.memoryUsage();
     return this.family(
       "process_start_time_seconds",
       "gauge",
       "When the process started, in Unix time.",
-      [{ value: startedAtMs / 1000 }],
+      [{ value: Math.round(performance.timeOrigin) / 1000 }],
     )
       .family("process_resident_memory_bytes", "gauge", "Resident memory.", [{ value: memory.rss }])
       .family("nodejs_heap_size_used_bytes", "gauge", "V8 heap in use.", [

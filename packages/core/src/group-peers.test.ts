@@ -483,6 +483,47 @@ describe("hand-off from a key's previous owner", () => {
     assert.deepEqual(local, ["cached"]);
   });
 
+  it("the hand-off takes at most a quarter of loadTimeoutMs (and 500 ms), so the load still fits", async () => {
+    const hanging = handoffSetup(() => new Promise(() => {}), { loadTimeoutMs: 400 });
+    assert.equal((await hanging.group.get("cached")).toString(), "local:cached");
+    const started = performance.now();
+    const capped = handoffSetup(() => new Promise(() => {}), { peerTimeoutMs: 60_000 });
+    assert.equal((await capped.group.get("cached")).toString(), "local:cached");
+    assert.ok(performance.now() - started < 2_000);
+  });
+
+  it("a caller that leaves during the hand-off leaves no load behind", async () => {
+    const { group, local } = handoffSetup(() => new Promise(() => {}), { peerTimeoutMs: 60_000 });
+    const caller = new AbortController();
+    const pending = group.get("cached", { signal: caller.signal });
+    await tick();
+    caller.abort();
+    await assert.rejects(pending, isCode("CANCELED"));
+    await new Promise((r) => setTimeout(r, 600));
+    assert.deepEqual(local, []);
+  });
+
+  it("a picker whose previousOwner throws costs a warning, not the load", async () => {
+    const warnings: unknown[] = [];
+    const registry = createRegistry({
+      peers: {
+        pickPeer: () => undefined,
+        previousOwner: () => {
+          throw new Error("picker bug");
+        },
+      },
+      logger: {
+        debug() {},
+        info() {},
+        warn: (obj: unknown) => void warnings.push(obj),
+        error() {},
+      },
+    });
+    const group = registry.newGroup({ name: "g", maxBytes: 1 << 10, getter: (k) => `local:${k}` });
+    assert.equal((await group.get("k")).toString(), "local:k");
+    assert.equal(warnings.length, 1);
+  });
+
   it("get with cacheOnly answers from the caches only: never a load or a peer", async () => {
     const peer = owner();
     const { group, local } = setup(peer);
@@ -492,6 +533,11 @@ describe("hand-off from a key's previous owner", () => {
     assert.deepEqual(peer.calls, []);
     await group.get("x");
     assert.equal((await group.get("x", { cacheOnly: true })).toString(), "local:x");
-    assert.equal(group.stats().loads, 1);
+    // Counted apart: the gets and hits are the node's own traffic.
+    const s = group.stats();
+    assert.equal(s.loads, 1);
+    assert.equal(s.gets, 1);
+    assert.equal(s.cacheHits, 0);
+    assert.equal(s.handoffRequests, 3);
   });
 });

@@ -162,7 +162,10 @@ describe("RingPeerPicker", () => {
   });
 
   describe("previousOwner", () => {
-    function handoffSetup(handoffWindowMs?: number) {
+    function handoffSetup(
+      handoffWindowMs?: number,
+      extra: Partial<Parameters<typeof createRingPeerPicker>[0]> = {},
+    ) {
       let clock = 0;
       const picker = createRingPeerPicker({
         self: "n:30",
@@ -171,9 +174,74 @@ describe("RingPeerPicker", () => {
         now: () => clock,
         createPeer: (address) => fakePeer(address),
         ...(handoffWindowMs === undefined ? {} : { handoffWindowMs }),
+        ...extra,
       });
       return { picker, advance: (ms: number) => (clock += ms) };
     }
+
+    it("after the window, the same list again or a new node is no join of self", () => {
+      const { picker, advance } = handoffSetup(1_000);
+      picker.setPeers(["n:10", "n:20"]);
+      picker.setPeers(["n:10", "n:20", "n:30"]);
+      advance(1_000);
+      assert.equal(picker.previousOwner("k25"), undefined); // looked up after the window
+      picker.setPeers(["n:10", "n:20", "n:30"]);
+      assert.equal(picker.previousOwner("k25"), undefined);
+      picker.setPeers(["n:10", "n:20", "n:30", "n:40"]);
+      assert.equal(picker.previousOwner("k25"), undefined); // self's before and after
+      assert.equal(picker.previousOwner("k35")?.id, "n:10"); // moved from n:10 to n:40
+    });
+
+    it("a repeated id or another order is no change; another weight is", () => {
+      const { picker } = handoffSetup();
+      picker.setPeers(["n:10", "n:20"]);
+      picker.setPeers(["n:10", "n:20", "n:30"]);
+      picker.setPeers(["n:20", "n:30", "n:10", "n:20"]);
+      assert.equal(picker.previousOwner("k25")?.id, "n:10");
+      picker.setPeers([
+        { id: "a", address: "n:10", weight: 2 },
+        { id: "b", address: "n:20" },
+        { id: "c", address: "n:30" },
+      ]);
+      // The change before this one is forgotten: k25 was self's under the last ring.
+      assert.equal(picker.previousOwner("k25"), undefined);
+    });
+
+    it("names no previous owner the breaker took out of use", async () => {
+      const { picker } = handoffSetup(undefined, { breaker: { failures: 1 } });
+      picker.setPeers(["n:10", "n:20"]);
+      picker.setPeers(["n:10", "n:20", "n:30"]);
+      assert.equal(picker.previousOwner("k25")?.id, "n:10");
+      await picker
+        .pickPeer("k5")!
+        .get({ group: "g", key: "k5" })
+        .catch(() => {});
+      assert.deepEqual(picker.downPeers(), ["n:10"]);
+      assert.equal(picker.previousOwner("k25"), undefined);
+    });
+
+    it("ends early after 64 hand-off calls in a row that found nothing", async () => {
+      const { picker } = handoffSetup(undefined, {
+        breaker: false,
+        createPeer: (address) =>
+          fakePeer(address, async (req) => {
+            if (req.key === "held") return { value: new Uint8Array(1) };
+            throw new GeeCacheError("NOT_FOUND", "not cached");
+          }),
+      });
+      picker.setPeers(["n:10", "n:20", "n:30"]);
+      const ask = (key: string) =>
+        picker
+          .previousOwner("k25")!
+          .get({ group: "g", key })
+          .catch(() => {});
+      for (let i = 0; i < 63; i++) await ask("cold");
+      await ask("held"); // a value found starts the count again
+      for (let i = 0; i < 63; i++) await ask("cold");
+      assert.equal(picker.previousOwner("k25")?.id, "n:10");
+      await ask("cold");
+      assert.equal(picker.previousOwner("k25"), undefined);
+    });
 
     it("names the owner before the last change, for the window, while it is a member", () => {
       const { picker, advance } = handoffSetup(1_000);

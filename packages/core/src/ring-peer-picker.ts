@@ -68,7 +68,8 @@ export interface RingPeerPicker extends PeerPicker {
    * the last setPeers that changed it, for handoffWindowMs after it; undefined when that was
    * self, is the owner now, has left, is out of use, or the window has passed. The first list
    * that names self and others counts as self joining them: before it, the others owned
-   * everything.
+   * everything. The hand-off also ends early once 64 calls in a row to the getters it returned
+   * found nothing (the old owners hold none of the keys, as after a cold start).
    */
   previousOwner(key: string): PeerGetter | undefined;
   /** ownerOf returns the address owning key (possibly self), or undefined with no members. */
@@ -87,6 +88,8 @@ export interface RingPeerPicker extends PeerPicker {
 
 /** DEFAULT_HANDOFF_WINDOW_MS is how long a key's previous owner is asked after a change: 5 min. */
 export const DEFAULT_HANDOFF_WINDOW_MS = 300_000;
+/** HANDOFF_GIVE_UP is how many hand-off calls in a row may find nothing before it ends early. */
+const HANDOFF_GIVE_UP = 64;
 
 /** createRingPeerPicker returns a picker with no members (every key local until setPeers). */
 export function createRingPeerPicker(options: RingPeerPickerOptions): RingPeerPicker {
@@ -144,6 +147,7 @@ export function createRingPeerPicker(options: RingPeerPickerOptions): RingPeerPi
   // The ring before the last membership change, until handoffAt + the window.
   let previous: ReturnType<typeof createHashRing> | undefined;
   let handoffUntil = 0;
+  let handoffMisses = 0;
   // The members and weights of ring, to tell a change from the same list sent again.
   let membership = "";
   // Closes of getters that left in setPeers and have not finished: close() waits for them too,
@@ -198,14 +202,38 @@ export function createRingPeerPicker(options: RingPeerPickerOptions): RingPeerPi
       if (previous === undefined) return undefined;
       if (now() >= handoffUntil) {
         previous = undefined;
-        membership = "";
         return undefined;
       }
       const before = previous.get(key);
       if (before === undefined || before === self || before === ring.get(key)) return undefined;
       if (breaker?.isDown(before)) return undefined;
       // undefined too when it left: a node that is gone has nothing to hand over.
-      return getters.get(before);
+      const getter = getters.get(before);
+      if (getter === undefined) return undefined;
+      // Old owners that hold none of the keys asked (a cluster that started cold, or a node
+      // whose keys nobody served while it was away) would cost every load a round trip for the
+      // whole window: after HANDOFF_GIVE_UP misses in a row the hand-off ends early.
+      const epoch = previous;
+      return {
+        id: getter.id,
+        get: (request, callOptions) =>
+          getter.get(request, callOptions).then(
+            (res) => {
+              if (previous === epoch) handoffMisses = 0;
+              return res;
+            },
+            (err: unknown) => {
+              if (previous === epoch && ++handoffMisses >= HANDOFF_GIVE_UP) {
+                previous = undefined;
+                options.logger?.info(
+                  { misses: handoffMisses },
+                  "hand-off ended early: the previous owners held none of the last keys asked",
+                );
+              }
+              throw err;
+            },
+          ),
+      };
     },
     ownerOf: (key) => ring.get(key),
     peers: () => ring.nodes(),
@@ -245,20 +273,22 @@ export function createRingPeerPicker(options: RingPeerPickerOptions): RingPeerPi
       const removed = gone.map(([, g]) => g);
       // The same list again (as discovery sends after reconnecting) is no change, and must not
       // end the hand-off of a real one.
-      const nextMembership = JSON.stringify(
-        nodes.map(({ id, weight }) => [id, weight ?? 1]).sort(([a], [b]) => (a! < b! ? -1 : 1)),
-      );
+      // By id, the last entry winning as in the ring, so a repeated id is no change either.
+      const byId = new Map(nodes.map(({ id, weight }) => [id, weight ?? 1]));
+      const nextMembership = JSON.stringify([...byId].sort(([a], [b]) => (a < b ? -1 : 1)));
       if (handoffWindowMs > 0 && nextMembership !== membership) {
         if (membership !== "") {
           previous = ring;
           handoffUntil = now() + handoffWindowMs;
-        } else if (self !== undefined && nodes.some((n) => n.id === self) && nodes.length > 1) {
+          handoffMisses = 0;
+        } else if (self !== undefined && byId.has(self) && byId.size > 1) {
           // A node's first list is it joining the others (a new node, or one restarting): its
           // keys were theirs until now, and whoever served them may still cache them.
           const without = createHashRing({ replicas: options.replicas, hash: options.hash });
           without.set(nodes.filter((n) => n.id !== self));
           previous = without;
           handoffUntil = now() + handoffWindowMs;
+          handoffMisses = 0;
         }
       }
       membership = nextMembership;
@@ -279,6 +309,7 @@ export function createRingPeerPicker(options: RingPeerPickerOptions): RingPeerPi
       getters = new Map();
       ring = createHashRing({ replicas: options.replicas, hash: options.hash });
       previous = undefined;
+      membership = "";
       return Promise.all([closeAll(all), ...leaving]).then(() => {});
     },
   };

@@ -47,6 +47,11 @@ export interface GroupStats {
    * (hand-off), instead of by the getter.
    */
   handoffs: number;
+  /**
+   * Cache-only gets from peers taking keys over after a membership change, answered from this
+   * node's caches or NOT_FOUND. Not counted in gets, hits or serverRequests.
+   */
+  handoffRequests: number;
   /** Gets that a peer forwarded to this node (fromPeer: true). */
   serverRequests: number;
   /** Capacity evictions from both caches. */

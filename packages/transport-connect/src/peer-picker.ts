@@ -34,7 +34,6 @@ export interface ConnectPeerPickerOptions extends PeerClientOptions {
 export interface ConnectPeerPicker extends RingPeerPicker {
   pickPeer(key: string): PeerClient | undefined;
   pickPeers(key: string, n: number): PeerClient[];
-  previousOwner(key: string): PeerClient | undefined;
   /** client returns the PeerClient of a member address (undefined for self or a non-member). */
   client(address: string): PeerClient | undefined;
 }
@@ -80,7 +79,7 @@ export function createConnectPeerPicker(options: ConnectPeerPickerOptions = {}):
   return {
     pickPeer: (key) => ring.pickPeer(key) as PeerClient | undefined,
     pickPeers: (key, n) => ring.pickPeers(key, n) as PeerClient[],
-    previousOwner: (key) => ring.previousOwner(key) as PeerClient | undefined,
+    previousOwner: (key) => ring.previousOwner(key),
     client: (address) => clients.get(address),
     setPeers: (members) => ring.setPeers(members),
     ownerOf: (key) => ring.ownerOf(key),
