@@ -1,7 +1,12 @@
 import assert from "node:assert/strict";
 import { type AddressInfo, connect } from "node:net";
 import { test } from "node:test";
-import { GeeCacheError, type PeerGetRequest, type PeerGetResponse } from "@geecache/core";
+import {
+  createRegistry,
+  GeeCacheError,
+  type PeerGetRequest,
+  type PeerGetResponse,
+} from "@geecache/core";
 import { buildGateway, type GatewayPeer, type GatewayRing } from "./build-app.ts";
 
 type Behaviour = (req: PeerGetRequest, signal?: AbortSignal) => Promise<PeerGetResponse>;
@@ -154,6 +159,69 @@ test("a request that joins a call and outlives it makes another call, not a 504 
   assert.equal(late.json().value, "630");
   // The joiner's own call, for the time it had left.
   assert.equal(a.calls.length, 2);
+});
+
+test("a node that answers out of time at once is asked once per request, not again and again", async () => {
+  const a = node("a:1", async () => {
+    throw new GeeCacheError("DEADLINE_EXCEEDED", "the node's load ran out of time");
+  });
+  const res = await gateway([a], { timeoutMs: 1_000 }).inject("/api?key=Tom");
+  assert.equal(res.statusCode, 504);
+  assert.deepEqual(a.calls, ["scores/Tom"]);
+});
+
+test("a key slower than the deadline, asked all the time: calls overlap, so the load finishes and later requests get it", {
+  timeout: 20_000,
+}, async () => {
+  // A real group behind a node that, like a real one, ends its work when the call's deadline
+  // or the caller does. Its source takes 1.5 s; the gateway gives a request 1 s.
+  let loads = 0;
+  const registry = createRegistry();
+  const group = registry.newGroup({
+    name: "scores",
+    maxBytes: 1 << 20,
+    getter: async (_key, { signal }) => {
+      loads++;
+      await new Promise((resolve, reject) => {
+        const t = setTimeout(resolve, 1_500);
+        signal.addEventListener("abort", () => {
+          clearTimeout(t);
+          reject(signal.reason);
+        });
+      });
+      return "630";
+    },
+  });
+  const a = node("a:1", async () => {
+    throw new Error("replaced below");
+  });
+  a.get = async (req, options) => {
+    a.calls.push(`${req.group}/${req.key}`);
+    const signals = [AbortSignal.timeout(options?.timeoutMs ?? 60_000)];
+    if (options?.signal !== undefined) signals.push(options.signal);
+    const signal = AbortSignal.any(signals);
+    try {
+      const view = await group.get(req.key, { signal });
+      return { value: view.toBuffer() };
+    } catch (err) {
+      if (signal.aborted && !options?.signal?.aborted) {
+        throw new GeeCacheError("DEADLINE_EXCEEDED", "the call ran out of time");
+      }
+      throw err;
+    }
+  };
+  const app = gateway([a], { timeoutMs: 1_000 });
+  // A request every 100 ms for 2 s.
+  const answers: Promise<number>[] = [];
+  for (let i = 0; i < 20; i++) {
+    answers.push(app.inject("/api?key=Tom").then((r) => r.statusCode));
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const statuses = await Promise.all(answers);
+  // One load that lasted (the calls overlapping kept it going), where a call that ended with
+  // each deadline would have started a new one each time and never finished.
+  assert.ok(loads <= 2, `${loads} loads`);
+  assert.ok(statuses.filter((s) => s === 200).length >= 5, statuses.join(" "));
 });
 
 test("a client that hangs up while others wait for the same key leaves the call running for them", {

@@ -97,8 +97,9 @@ export function buildGateway(options: GatewayOptions): FastifyInstance {
   // one stream to its owner, not one per request, so it cannot fill the connection's streams
   // and hold up other keys. The call is cancelled only when every client waiting for it left.
   const inflight = createSharedLoads();
-  // The state of each call in flight, by the same key: whom it asks and until when.
-  const calls = new Map<string, CallState>();
+  // By key, the call in flight that new requests join (older calls may still be answering).
+  const current = new Map<string, CallState>();
+  let nextCall = 0;
   const metrics = createGatewayMetrics(ring);
 
   const app = Fastify({
@@ -264,11 +265,12 @@ export function buildGateway(options: GatewayOptions): FastifyInstance {
     return { nodes };
   });
 
-  // One request's wait for its key, until the answer or its own deadline. It joins the call in
-  // flight for the key, or starts one. A call lasts while anyone waits for it, and asks each node
-  // for the time its latest waiter has left; a request that outlives the call it joined (the
-  // node was asked for less time than this request has) makes another call, so no request gets
-  // a 504 before its own deadline.
+  // One request's wait for its key, until the answer or its own deadline. It joins the call
+  // for the key that new requests join, unless that call asks the node for much less time than
+  // this request has: then it starts the next call, which later requests join. So a burst for a
+  // key shares a call, and for a key slower to load than --timeout, calls overlap (at most about
+  // two at a time), which keeps the node's load going for the requests still waiting, as one
+  // call per request did. A request that outlives the call it joined makes another.
   async function lookup(
     group: string,
     key: string,
@@ -282,7 +284,7 @@ export function buildGateway(options: GatewayOptions): FastifyInstance {
     const deadline = new AbortController();
     const timer = setTimeout(() => {
       // The node's address is for the log (the cause), not for the public answer.
-      const detail = `last asked ${call?.asking ?? "no node"}: no answer yet`;
+      const detail = `last asked ${call?.asking ?? "no node"}: ${call?.lastError ?? "no answer yet"}`;
       deadline.abort(
         new GeeCacheError("DEADLINE_EXCEEDED", `no answer within ${timeoutMs} ms`, {
           cause: new Error(detail),
@@ -292,24 +294,26 @@ export function buildGateway(options: GatewayOptions): FastifyInstance {
     const signal = AbortSignal.any([gone, deadline.signal]);
     try {
       for (;;) {
-        const pending = inflight.run(flight, signal, (callSignal) => {
-          metrics.sharedCalls++;
-          const state: CallState = { until: deadlineAt, asking: undefined };
-          calls.set(flight, state);
-          return fetchValue(group, key, callSignal, state, log).finally(() => {
-            if (calls.get(flight) === state) calls.delete(flight);
-          });
-        });
-        // run starts a call synchronously, so the call this request waits for is registered.
-        call = calls.get(flight);
-        if (call !== undefined && call.until < deadlineAt) call.until = deadlineAt;
+        call = current.get(flight);
+        if (call === undefined || call.until < deadlineAt - timeoutMs / 2) {
+          call = { id: `${flight}#${nextCall++}`, until: deadlineAt, asking: undefined };
+          current.set(flight, call);
+        }
+        const state = call;
         try {
-          return await pending;
+          return await inflight.run(state.id, signal, (callSignal) => {
+            metrics.sharedCalls++;
+            return fetchValue(group, key, callSignal, state, log).finally(() => {
+              if (current.get(flight) === state) current.delete(flight);
+            });
+          });
         } catch (err) {
           const e = GeeCacheError.from(err);
-          // Its own deadline, or too close to it for another call to be worth making.
           if (signal.aborted || e.code !== "DEADLINE_EXCEEDED") throw e;
-          if (deadlineAt - performance.now() < MIN_CALL_MS) throw e;
+          // The node ran out of the time the call gave it. Only a request that has more time
+          // than that asks again; for the others it was the answer (so no call is repeated
+          // for a node that answers "out of time" at once).
+          if (deadlineAt - state.until < MIN_CALL_MS) throw e;
         }
       }
     } finally {
@@ -338,11 +342,13 @@ export function buildGateway(options: GatewayOptions): FastifyInstance {
         // is asked because the owner failed, and must answer itself.
         // The time left goes with the call, so a node asked after another failed gives up
         // when the requests waiting do, not a whole --timeout later.
-        const leftMs = Math.max(1, Math.ceil(state.until - performance.now()));
+        // A whole --timeout for every node asked: the call lasts only while requests wait for
+        // it, and those that joined it late still have that long.
+        state.until = performance.now() + timeoutMs;
         state.asking = peer.id;
         const got = await peer.get(
           { group, key },
-          { signal, forwarded: peer.id !== owner, timeoutMs: leftMs },
+          { signal, forwarded: peer.id !== owner, timeoutMs },
         );
         metrics.called("OK");
         return got;
@@ -386,6 +392,7 @@ export function buildGateway(options: GatewayOptions): FastifyInstance {
           "node unavailable, trying the next",
         );
         last = e;
+        state.lastError = e.message;
       }
     }
     const tried = candidates.map((p) => p.id).join(", ");
@@ -406,10 +413,13 @@ const MIN_CALL_MS = 10;
 
 /** CallState is one call to the cluster for a key, as the requests waiting for it see it. */
 interface CallState {
-  /** The latest deadline among the requests waiting (performance.now() time). */
+  /** The call's key in the shared loads: the request's key and a call number. */
+  readonly id: string;
+  /** When the node being asked runs out of the time it was given (performance.now() time). */
   until: number;
-  /** The node being asked, for the log when a request runs out of time. */
+  /** The node being asked, and the last failure, for the log when a request runs out of time. */
   asking: string | undefined;
+  lastError?: string;
 }
 
 /**

@@ -529,11 +529,16 @@ export function createGroup(options: GroupOptions, context: GroupContext): Group
     return loadLocally(key, signal, false);
   }
 
-  // lookupQuiet is lookup without counting: used for re-checks inside a flight.
+  // lookupQuiet is lookup without counting: used for re-checks inside a flight and for
+  // cache-only gets. An expired main entry must not hide a live hot one.
   function lookupQuiet(key: string): ByteView | undefined {
     const t = now();
-    const v = mainCache.peek(key) ?? hotCache.peek(key);
-    return v !== undefined && (v.expiresAtMs === undefined || v.expiresAtMs > t) ? v : undefined;
+    const main = mainCache.peek(key);
+    if (main !== undefined && (main.expiresAtMs === undefined || main.expiresAtMs > t)) return main;
+    const hot = hotCache.peek(key);
+    return hot !== undefined && (hot.expiresAtMs === undefined || hot.expiresAtMs > t)
+      ? hot
+      : undefined;
   }
 
   function get(key: string, getOptions: GetOptions | undefined): Promise<ByteView> {

@@ -226,6 +226,8 @@ describe("RingPeerPicker", () => {
         createPeer: (address) =>
           fakePeer(address, async (req) => {
             if (req.key === "held") return { value: new Uint8Array(1) };
+            if (req.key === "slow") throw new GeeCacheError("DEADLINE_EXCEEDED", "no answer");
+            if (req.key === "left") throw new GeeCacheError("CANCELED", "the caller left");
             throw new GeeCacheError("NOT_FOUND", "not cached");
           }),
       });
@@ -235,6 +237,9 @@ describe("RingPeerPicker", () => {
           .previousOwner("k25")!
           .get({ group: "g", key })
           .catch(() => {});
+      // Only "not cached" counts: a slow old owner or a caller that left says nothing of it.
+      for (let i = 0; i < 64; i++) await ask("slow");
+      for (let i = 0; i < 64; i++) await ask("left");
       for (let i = 0; i < 63; i++) await ask("cold");
       await ask("held"); // a value found starts the count again
       for (let i = 0; i < 63; i++) await ask("cold");

@@ -223,7 +223,10 @@ export function createRingPeerPicker(options: RingPeerPickerOptions): RingPeerPi
               return res;
             },
             (err: unknown) => {
-              if (previous === epoch && ++handoffMisses >= HANDOFF_GIVE_UP) {
+              // Only "not cached" says the old owners hold nothing. A timeout or a refusal is
+              // the breaker's business, and the caller's own cancellation says nothing.
+              const notCached = err instanceof GeeCacheError && err.code === "NOT_FOUND";
+              if (notCached && previous === epoch && ++handoffMisses >= HANDOFF_GIVE_UP) {
                 previous = undefined;
                 options.logger?.info(
                   { misses: handoffMisses },
