@@ -170,11 +170,12 @@ test("a node that answers out of time at once is asked once per request, not aga
   assert.deepEqual(a.calls, ["scores/Tom"]);
 });
 
-test("a key slower than the deadline, asked all the time: calls overlap, so the load finishes and later requests get it", {
-  timeout: 20_000,
-}, async () => {
-  // A real group behind a node that, like a real one, ends its work when the call's deadline
-  // or the caller does. Its source takes 1.5 s; the gateway gives a request 1 s.
+/**
+ * A node in front of a real core group whose source takes loadMs, and which ends its work when
+ * the call's deadline passes or the caller leaves, as a real node does (so the load ends with
+ * the last call waiting for it).
+ */
+function groupNode(loadMs: number) {
   let loads = 0;
   const registry = createRegistry();
   const group = registry.newGroup({
@@ -183,7 +184,7 @@ test("a key slower than the deadline, asked all the time: calls overlap, so the 
     getter: async (_key, { signal }) => {
       loads++;
       await new Promise((resolve, reject) => {
-        const t = setTimeout(resolve, 1_500);
+        const t = setTimeout(resolve, loadMs);
         signal.addEventListener("abort", () => {
           clearTimeout(t);
           reject(signal.reason);
@@ -210,6 +211,14 @@ test("a key slower than the deadline, asked all the time: calls overlap, so the 
       throw err;
     }
   };
+  return { node: a, loads: () => loads };
+}
+
+test("a key slower than the deadline, asked all the time: calls overlap, so the load finishes and later requests get it", {
+  timeout: 20_000,
+}, async () => {
+  // The source takes 1.5 s; the gateway gives a request 1 s.
+  const { node: a, loads } = groupNode(1_500);
   const app = gateway([a], { timeoutMs: 1_000 });
   // A request every 100 ms for 2 s.
   const answers: Promise<number>[] = [];
@@ -220,8 +229,37 @@ test("a key slower than the deadline, asked all the time: calls overlap, so the 
   const statuses = await Promise.all(answers);
   // One load that lasted (the calls overlapping kept it going), where a call that ended with
   // each deadline would have started a new one each time and never finished.
-  assert.ok(loads <= 2, `${loads} loads`);
+  assert.ok(loads() <= 2, `${loads()} loads`);
   assert.ok(statuses.filter((s) => s === 200).length >= 5, statuses.join(" "));
+});
+
+test("a request that joined a call early moves to the next call before that one runs out: the load goes on", {
+  timeout: 10_000,
+}, async () => {
+  // The source takes 1.3 s, a request may wait 1 s: the first request cannot get the value,
+  // the one 0.4 s later can, if the node's load is still going when the first call ends.
+  const { node: a, loads } = groupNode(1_300);
+  const app = gateway([a], { timeoutMs: 1_000 });
+  const first = app.inject("/api?key=Tom");
+  await new Promise((r) => setTimeout(r, 400));
+  const second = app.inject("/api?key=Tom");
+  assert.equal((await first).statusCode, 504);
+  assert.equal((await second).statusCode, 200);
+  assert.equal(loads(), 1);
+});
+
+test("a node that answers out of time before the call's deadline is not asked again", async () => {
+  const a = node("a:1", async () => {
+    await new Promise((r) => setTimeout(r, 300));
+    throw new GeeCacheError("DEADLINE_EXCEEDED", "the node's own load ran out of time");
+  });
+  const app = gateway([a], { timeoutMs: 1_000 });
+  const first = app.inject("/api?key=Tom");
+  await new Promise((r) => setTimeout(r, 100));
+  const second = app.inject("/api?key=Tom");
+  assert.equal((await first).statusCode, 504);
+  assert.equal((await second).statusCode, 504);
+  assert.equal(a.calls.length, 1);
 });
 
 test("a client that hangs up while others wait for the same key leaves the call running for them", {

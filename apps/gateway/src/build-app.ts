@@ -292,32 +292,65 @@ export function buildGateway(options: GatewayOptions): FastifyInstance {
       );
     }, timeoutMs);
     const signal = AbortSignal.any([gone, deadline.signal]);
+    // Ends this request's part in every call it joined once it has its answer (or error).
+    const done = new AbortController();
+    const waitSignal = AbortSignal.any([signal, done.signal]);
+    // The calls this request waits for: it moves on to the next call before the one it joined
+    // runs out, and stays in the old one meanwhile, so the node never sees every call for the
+    // key end while someone still waits (which would end its load).
+    const waits: Promise<PeerGetResponse>[] = [];
+    let moveOnFrom: CallState | undefined;
     try {
       for (;;) {
         call = current.get(flight);
-        if (call === undefined || call.until < deadlineAt - timeoutMs / 2) {
+        if (call === undefined || call === moveOnFrom || call.until < deadlineAt - timeoutMs / 2) {
           call = { id: `${flight}#${nextCall++}`, until: deadlineAt, asking: undefined };
           current.set(flight, call);
         }
         const state = call;
-        try {
-          return await inflight.run(state.id, signal, (callSignal) => {
+        waits.push(
+          inflight.run(state.id, waitSignal, (s) => {
             metrics.sharedCalls++;
-            return fetchValue(group, key, callSignal, state, log).finally(() => {
+            // A call nobody waits for any more is not the one to join, even before it settles.
+            s.addEventListener("abort", () => {
               if (current.get(flight) === state) current.delete(flight);
             });
-          });
+            return fetchValue(group, key, s, state, log).finally(() => {
+              if (current.get(flight) === state) current.delete(flight);
+            });
+          }),
+        );
+        // This request outlives the call: halfway through the call's time it also joins the
+        // next one, so the two overlap on the node.
+        let handover: ReturnType<typeof setTimeout> | undefined;
+        const moveOn = new Promise<"move on">((resolve) => {
+          if (deadlineAt - state.until < MIN_CALL_MS) return;
+          const inMs = Math.max(0, state.until - timeoutMs / 2 - performance.now());
+          handover = setTimeout(() => resolve("move on"), inMs);
+        });
+        try {
+          const got = await Promise.race([Promise.any(waits), moveOn]);
+          if (got !== "move on") return got;
+          moveOnFrom = state;
         } catch (err) {
-          const e = GeeCacheError.from(err);
-          if (signal.aborted || e.code !== "DEADLINE_EXCEEDED") throw e;
+          // Every call this request waited for failed; the newest one's error says why.
+          const last = err instanceof AggregateError ? err.errors.at(-1) : err;
+          const e = GeeCacheError.from(last);
+          if (signal.aborted) throw GeeCacheError.from(signal.reason);
+          if (e.code !== "DEADLINE_EXCEEDED") throw e;
           // The node ran out of the time the call gave it. Only a request that has more time
-          // than that asks again; for the others it was the answer (so no call is repeated
-          // for a node that answers "out of time" at once).
+          // than that asks again; for the others, and when the node said so before that time
+          // (its own deadline is shorter), it is the answer.
           if (deadlineAt - state.until < MIN_CALL_MS) throw e;
+          if (performance.now() < state.until - MIN_CALL_MS) throw e;
+          waits.length = 0;
+        } finally {
+          clearTimeout(handover);
         }
       }
     } finally {
       clearTimeout(timer);
+      done.abort(new GeeCacheError("CANCELED", "this request has its answer"));
     }
   }
 
