@@ -292,9 +292,6 @@ export function buildGateway(options: GatewayOptions): FastifyInstance {
       );
     }, timeoutMs);
     const signal = AbortSignal.any([gone, deadline.signal]);
-    // Ends this request's part in every call it joined once it has its answer (or error).
-    const done = new AbortController();
-    const waitSignal = AbortSignal.any([signal, done.signal]);
     // The calls this request waits for: it moves on to the next call before the one it joined
     // runs out, and stays in the old one meanwhile, so the node never sees every call for the
     // key end while someone still waits (which would end its load).
@@ -309,7 +306,7 @@ export function buildGateway(options: GatewayOptions): FastifyInstance {
         }
         const state = call;
         waits.push(
-          inflight.run(state.id, waitSignal, (s) => {
+          inflight.run(state.id, signal, (s) => {
             metrics.sharedCalls++;
             // A call nobody waits for any more is not the one to join, even before it settles.
             s.addEventListener("abort", () => {
@@ -321,14 +318,15 @@ export function buildGateway(options: GatewayOptions): FastifyInstance {
           }),
         );
         // This request outlives the call: halfway through the call's time it also joins the
-        // next one, so the two overlap on the node.
+        // next one, so the two overlap on the node. (Most requests do not: a plain wait.)
         let handover: ReturnType<typeof setTimeout> | undefined;
-        const moveOn = new Promise<"move on">((resolve) => {
-          if (deadlineAt - state.until < MIN_CALL_MS) return;
-          const inMs = Math.max(0, state.until - timeoutMs / 2 - performance.now());
-          handover = setTimeout(() => resolve("move on"), inMs);
-        });
         try {
+          if (waits.length === 1 && deadlineAt - state.until < MIN_CALL_MS) return await waits[0]!;
+          const moveOn = new Promise<"move on">((resolve) => {
+            if (deadlineAt - state.until < MIN_CALL_MS) return;
+            const inMs = Math.max(0, state.until - timeoutMs / 2 - performance.now());
+            handover = setTimeout(() => resolve("move on"), inMs);
+          });
           const got = await Promise.race([Promise.any(waits), moveOn]);
           if (got !== "move on") return got;
           moveOnFrom = state;
@@ -350,7 +348,6 @@ export function buildGateway(options: GatewayOptions): FastifyInstance {
       }
     } finally {
       clearTimeout(timer);
-      done.abort(new GeeCacheError("CANCELED", "this request has its answer"));
     }
   }
 
