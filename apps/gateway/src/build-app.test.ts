@@ -236,12 +236,12 @@ test("a key slower than the deadline, asked all the time: calls overlap, so the 
 test("a request that joined a call early moves to the next call before that one runs out: the load goes on", {
   timeout: 10_000,
 }, async () => {
-  // The source takes 1.3 s, a request may wait 1 s: the first request cannot get the value,
-  // the one 0.4 s later can, if the node's load is still going when the first call ends.
-  const { node: a, loads } = groupNode(1_300);
-  const app = gateway([a], { timeoutMs: 1_000 });
+  // The source takes 2.3 s, a request may wait 2 s: the first request cannot get the value,
+  // the one 0.8 s later can, if the node's load is still going when the first call ends.
+  const { node: a, loads } = groupNode(2_300);
+  const app = gateway([a], { timeoutMs: 2_000 });
   const first = app.inject("/api?key=Tom");
-  await new Promise((r) => setTimeout(r, 400));
+  await new Promise((r) => setTimeout(r, 800));
   const second = app.inject("/api?key=Tom");
   assert.equal((await first).statusCode, 504);
   assert.equal((await second).statusCode, 200);
@@ -260,6 +260,31 @@ test("a node that answers out of time before the call's deadline is not asked ag
   assert.equal((await first).statusCode, 504);
   assert.equal((await second).statusCode, 504);
   assert.equal(a.calls.length, 1);
+});
+
+test("an early 'out of time' from a call a request moved on from is its answer, not ignored", {
+  timeout: 10_000,
+}, async () => {
+  // The node gives up 0.7 s into every call (its own deadline is shorter than the gateway's).
+  const a = node("a:1", async () => {
+    await new Promise((r) => setTimeout(r, 700));
+    throw new GeeCacheError("DEADLINE_EXCEEDED", "the node's own load ran out of time");
+  });
+  const lines: string[] = [];
+  const app = gateway([a], {
+    timeoutMs: 1_000,
+    logger: { level: "warn", stream: { write: (line: string) => void lines.push(line) } },
+  });
+  const first = app.inject("/api?key=Tom");
+  await new Promise((r) => setTimeout(r, 100));
+  // This one outlives the first call, so it also joins a second call at 0.5 s; the first
+  // call's answer at 0.7 s is still final for it.
+  const second = app.inject("/api?key=Tom");
+  assert.equal((await first).statusCode, 504);
+  assert.equal((await second).statusCode, 504);
+  const causes = lines.map((l) => String((JSON.parse(l) as { cause?: unknown }).cause));
+  assert.equal(causes.length, 2);
+  for (const cause of causes) assert.match(cause, /the node.s own load ran out of time/);
 });
 
 test("a client that hangs up while others wait for the same key leaves the call running for them", {

@@ -295,7 +295,7 @@ export function buildGateway(options: GatewayOptions): FastifyInstance {
     // The calls this request waits for: it moves on to the next call before the one it joined
     // runs out, and stays in the old one meanwhile, so the node never sees every call for the
     // key end while someone still waits (which would end its load).
-    const waits: Promise<PeerGetResponse>[] = [];
+    const waits: Wait[] = [];
     let moveOnFrom: CallState | undefined;
     try {
       for (;;) {
@@ -305,8 +305,9 @@ export function buildGateway(options: GatewayOptions): FastifyInstance {
           current.set(flight, call);
         }
         const state = call;
-        waits.push(
-          inflight.run(state.id, signal, (s) => {
+        waits.push({
+          state,
+          answer: inflight.run(state.id, signal, (s) => {
             metrics.sharedCalls++;
             // A call nobody waits for any more is not the one to join, even before it settles.
             s.addEventListener("abort", () => {
@@ -316,32 +317,37 @@ export function buildGateway(options: GatewayOptions): FastifyInstance {
               if (current.get(flight) === state) current.delete(flight);
             });
           }),
-        );
+        });
+        // Most requests do not outlive their call: a plain wait, every failure final.
+        if (waits.length === 1 && deadlineAt - state.until < MIN_CALL_MS) {
+          try {
+            return await waits[0]!.answer;
+          } catch (err) {
+            if (signal.aborted) throw GeeCacheError.from(signal.reason);
+            throw err;
+          }
+        }
         // This request outlives the call: halfway through the call's time it also joins the
-        // next one, so the two overlap on the node. (Most requests do not: a plain wait.)
+        // next one, so the two overlap on the node.
         let handover: ReturnType<typeof setTimeout> | undefined;
-        try {
-          if (waits.length === 1 && deadlineAt - state.until < MIN_CALL_MS) return await waits[0]!;
-          const moveOn = new Promise<"move on">((resolve) => {
+        const moveOn = new Promise<"move on">((resolve) => {
+          // Re-armed when the call gives a fallback node a new deadline.
+          const arm = () => {
             if (deadlineAt - state.until < MIN_CALL_MS) return;
-            const inMs = Math.max(0, state.until - timeoutMs / 2 - performance.now());
-            handover = setTimeout(() => resolve("move on"), inMs);
-          });
-          const got = await Promise.race([Promise.any(waits), moveOn]);
-          if (got !== "move on") return got;
-          moveOnFrom = state;
+            const inMs = state.until - timeoutMs / 2 - performance.now();
+            if (inMs <= 0) resolve("move on");
+            else handover = setTimeout(arm, inMs);
+          };
+          arm();
+        });
+        try {
+          const got = await Promise.race([firstAnswer(waits, deadlineAt, signal), moveOn]);
+          if (got === "move on") moveOnFrom = state;
+          else if (got === "ask again") waits.length = 0;
+          else return got;
         } catch (err) {
-          // Every call this request waited for failed; the newest one's error says why.
-          const last = err instanceof AggregateError ? err.errors.at(-1) : err;
-          const e = GeeCacheError.from(last);
           if (signal.aborted) throw GeeCacheError.from(signal.reason);
-          if (e.code !== "DEADLINE_EXCEEDED") throw e;
-          // The node ran out of the time the call gave it. Only a request that has more time
-          // than that asks again; for the others, and when the node said so before that time
-          // (its own deadline is shorter), it is the answer.
-          if (deadlineAt - state.until < MIN_CALL_MS) throw e;
-          if (performance.now() < state.until - MIN_CALL_MS) throw e;
-          waits.length = 0;
+          throw err;
         } finally {
           clearTimeout(handover);
         }
@@ -436,6 +442,39 @@ export function buildGateway(options: GatewayOptions): FastifyInstance {
   }
 
   return app;
+}
+
+/** One call a request waits for, and its answer to that request. */
+interface Wait {
+  state: CallState;
+  answer: Promise<PeerGetResponse>;
+}
+
+/**
+ * firstAnswer settles with the first value among a request's calls, or the first final error.
+ * A node's "out of time", when it came as the call's time ran out and the request has more,
+ * is not final: when every call ended so, it settles "ask again".
+ */
+function firstAnswer(
+  waits: readonly Wait[],
+  deadlineAt: number,
+  signal: AbortSignal,
+): Promise<PeerGetResponse | "ask again"> {
+  return new Promise((resolve, reject) => {
+    let left = waits.length;
+    for (const { state, answer } of waits) {
+      answer.then(resolve, (err: unknown) => {
+        const e = GeeCacheError.from(err);
+        const outlived =
+          !signal.aborted &&
+          e.code === "DEADLINE_EXCEEDED" &&
+          deadlineAt - state.until >= MIN_CALL_MS &&
+          performance.now() >= state.until - MIN_CALL_MS;
+        if (!outlived) reject(e);
+        else if (--left === 0) resolve("ask again");
+      });
+    }
+  });
 }
 
 /** MIN_CALL_MS is the least time left for which a request makes another call to the cluster. */
