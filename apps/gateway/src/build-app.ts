@@ -318,29 +318,24 @@ export function buildGateway(options: GatewayOptions): FastifyInstance {
             });
           }),
         });
-        // Most requests do not outlive their call: a plain wait, every failure final.
-        if (waits.length === 1 && deadlineAt - state.until < MIN_CALL_MS) {
-          try {
-            return await waits[0]!.answer;
-          } catch (err) {
-            if (signal.aborted) throw GeeCacheError.from(signal.reason);
-            throw err;
-          }
-        }
-        // This request outlives the call: halfway through the call's time it also joins the
-        // next one, so the two overlap on the node.
         let handover: ReturnType<typeof setTimeout> | undefined;
-        const moveOn = new Promise<"move on">((resolve) => {
-          // Re-armed when the call gives a fallback node a new deadline.
-          const arm = () => {
-            if (deadlineAt - state.until < MIN_CALL_MS) return;
-            const inMs = state.until - timeoutMs / 2 - performance.now();
-            if (inMs <= 0) resolve("move on");
-            else handover = setTimeout(arm, inMs);
-          };
-          arm();
-        });
         try {
+          // Most requests do not outlive their call: a plain wait, every failure final.
+          if (waits.length === 1 && deadlineAt - state.until < MIN_CALL_MS) {
+            return await waits[0]!.answer;
+          }
+          // This request outlives the call: halfway through the call's time it also joins the
+          // next one, so the two overlap on the node.
+          const moveOn = new Promise<"move on">((resolve) => {
+            // Re-armed when the call gives a fallback node a new deadline.
+            const arm = () => {
+              if (deadlineAt - state.until < MIN_CALL_MS) return;
+              const inMs = state.until - timeoutMs / 2 - performance.now();
+              if (inMs <= 0) resolve("move on");
+              else handover = setTimeout(arm, inMs);
+            };
+            arm();
+          });
           const got = await Promise.race([firstAnswer(waits, deadlineAt, signal), moveOn]);
           if (got === "move on") moveOnFrom = state;
           else if (got === "ask again") waits.length = 0;
@@ -376,8 +371,6 @@ export function buildGateway(options: GatewayOptions): FastifyInstance {
         // The owner by this gateway's ring may be stale (a member just joined): it gets the key
         // as a client's request, so its own ring routes it on to the real owner. Any other node
         // is asked because the owner failed, and must answer itself.
-        // The time left goes with the call, so a node asked after another failed gives up
-        // when the requests waiting do, not a whole --timeout later.
         // A whole --timeout for every node asked: the call lasts only while requests wait for
         // it, and those that joined it late still have that long.
         state.until = performance.now() + timeoutMs;

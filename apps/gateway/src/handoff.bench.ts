@@ -3,23 +3,20 @@
 // its loads per key. Two changes: a third node joins two, and one node of three restarts.
 // Run: pnpm --filter @geecache/gateway bench   (writes bench-results/cluster-handoff.md)
 import { mkdirSync, writeFileSync } from "node:fs";
-import { setTimeout as sleep } from "node:timers/promises";
-import { createRingPeerPicker, type PeerGetter } from "@geecache/core";
 import { startEtcd } from "@geecache/testkit";
-import { type Cluster, nodeStats, startCluster, startNode, startOrigin } from "./e2e/cluster.ts";
+import {
+  type Cluster,
+  ownerIn,
+  startCluster,
+  startNode,
+  startOrigin,
+  waitForMembers,
+} from "./e2e/cluster.ts";
 
 const KEYS = Number(process.env.BENCH_HANDOFF_KEYS ?? 1_000);
 
 const origin = await startOrigin();
 const etcd = await startEtcd();
-
-function ownerIn(addresses: readonly string[], key: string): string {
-  const ring = createRingPeerPicker({
-    createPeer: (address): PeerGetter => ({ id: address, get: () => Promise.reject(new Error()) }),
-  });
-  ring.setPeers([...addresses]);
-  return ring.ownerOf(key)!;
-}
 
 /** Asks every key once through the gateway, 32 at a time; returns the origin loads it caused. */
 async function askAll(cluster: Cluster, keys: readonly string[]): Promise<number> {
@@ -38,24 +35,6 @@ async function askAll(cluster: Cluster, keys: readonly string[]): Promise<number
   return origin.total() - before;
 }
 
-/** Waits until every node and the gateway see n members. */
-async function settle(cluster: Cluster, addresses: readonly string[], n: number): Promise<void> {
-  const deadline = performance.now() + 20_000;
-  for (;;) {
-    try {
-      const seen = await Promise.all(addresses.map(nodeStats));
-      const health = (await (await fetch(`${cluster.gatewayUrl}/healthz`)).json()) as {
-        nodes: number;
-      };
-      if (seen.every((s) => s.peers.length === n) && health.nodes === n) return;
-    } catch {
-      // A node still starting: try again.
-    }
-    if (performance.now() > deadline) throw new Error(`the cluster did not settle on ${n} nodes`);
-    await sleep(100);
-  }
-}
-
 interface Outcome {
   moved: number;
   loads: number;
@@ -72,7 +51,7 @@ async function join(handoff: boolean): Promise<Outcome> {
     const keys = Array.from({ length: KEYS }, (_, i) => `${name}-${i}`);
     await askAll(cluster, keys);
     const { address } = await cluster.addNode();
-    await settle(cluster, cluster.addresses, 3);
+    await waitForMembers(cluster, cluster.addresses, 3);
     const moved = keys.filter((k) => ownerIn(cluster.addresses, k) === address).length;
     const loads = await askAll(cluster, keys);
     console.log(name, { moved, loads });
@@ -94,12 +73,12 @@ async function restart(handoff: boolean): Promise<Outcome> {
     const moved = keys.filter((k) => ownerIn(cluster.addresses, k) === address).length;
     await cluster.nodes[2]!.stop();
     const others = cluster.addresses.slice(0, 2);
-    await settle(cluster, others, 2);
+    await waitForMembers(cluster, others, 2);
     // Its keys load at their owners without it (the cost any cache without replicas pays).
     const whileAway = await askAll(cluster, keys);
     const port = Number(address.split(":").pop());
     cluster.nodes[2] = await startNode(port, [...membership, ...nodeArgs]);
-    await settle(cluster, cluster.addresses, 3);
+    await waitForMembers(cluster, cluster.addresses, 3);
     const loads = await askAll(cluster, keys);
     console.log(name, { moved, whileAway, loads });
     return { moved, loads };

@@ -61,7 +61,7 @@ export function createGatewayMetrics(ring: {
         .histogram(
           "geecache_gateway_api_duration_seconds",
           "Time to answer GET /api, from request to response.",
-          [{ histogram: apiDuration }],
+          apiDuration,
         )
         .family(
           "geecache_gateway_lookups_total",

@@ -29,9 +29,7 @@ test("PromText writes HELP, TYPE and samples, escaping label values and help", (
 test("Histogram buckets are cumulative, with +Inf, sum and count", () => {
   const h = new Histogram([0.1, 1]);
   for (const v of [0.05, 0.1, 0.5, 3]) h.observe(v);
-  const text = new PromText()
-    .histogram("d_seconds", "Durations.", [{ labels: { route: "/api" }, histogram: h }])
-    .toString();
+  const text = new PromText().histogram("d_seconds", "Durations.", h, { route: "/api" }).toString();
   assert.deepEqual(text.trimEnd().split("\n").slice(2), [
     'd_seconds_bucket{route="/api",le="0.1"} 2',
     'd_seconds_bucket{route="/api",le="1"} 3',

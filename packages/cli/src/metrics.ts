@@ -64,24 +64,17 @@ export class PromText {
     return this;
   }
 
-  /** histogram writes one histogram family, one series per labelled histogram. */
-  histogram(
-    name: string,
-    help: string,
-    series: readonly { labels?: Labels; histogram: Histogram }[],
-  ): this {
-    if (series.length === 0) return this;
+  /** histogram writes a histogram family of one series. */
+  histogram(name: string, help: string, histogram: Histogram, labels: Labels = {}): this {
     this.#head(name, "histogram", help);
-    for (const { labels = {}, histogram } of series) {
-      const { cumulative, sum, count } = histogram.snapshot();
-      histogram.bounds.forEach((le, i) => {
-        const bucket = labelText({ ...labels, le: num(le) });
-        this.#lines.push(`${name}_bucket${bucket} ${num(cumulative[i]!)}`);
-      });
-      this.#lines.push(`${name}_bucket${labelText({ ...labels, le: "+Inf" })} ${num(count)}`);
-      this.#lines.push(`${name}_sum${labelText(labels)} ${num(sum)}`);
-      this.#lines.push(`${name}_count${labelText(labels)} ${num(count)}`);
-    }
+    const { cumulative, sum, count } = histogram.snapshot();
+    histogram.bounds.forEach((le, i) => {
+      const bucket = labelText({ ...labels, le: num(le) });
+      this.#lines.push(`${name}_bucket${bucket} ${num(cumulative[i]!)}`);
+    });
+    this.#lines.push(`${name}_bucket${labelText({ ...labels, le: "+Inf" })} ${num(count)}`);
+    this.#lines.push(`${name}_sum${labelText(labels)} ${num(sum)}`);
+    this.#lines.push(`${name}_count${labelText(labels)} ${num(count)}`);
     return this;
   }
 

@@ -447,10 +447,10 @@ export function createGroup(options: GroupOptions, context: GroupContext): Group
     signal.addEventListener("abort", onAbort, { once: true });
     let res: PeerGetResponse;
     try {
-      const callOptions = cacheOnly
-        ? { signal: controller.signal, timeoutMs, cacheOnly }
-        : { signal: controller.signal, timeoutMs };
-      res = await raceSignal(peer.get({ group: name, key }, callOptions), controller.signal);
+      res = await raceSignal(
+        peer.get({ group: name, key }, { signal: controller.signal, timeoutMs, cacheOnly }),
+        controller.signal,
+      );
     } finally {
       clearTimeout(timer);
       signal.removeEventListener("abort", onAbort);

@@ -3,7 +3,6 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import { createRingPeerPicker, type PeerGetter } from "@geecache/core";
 import { CacheService } from "@geecache/proto";
 import { freePorts } from "@geecache/testkit";
 import {
@@ -11,6 +10,7 @@ import {
   connectGetUrl,
   loadsOf,
   nodeStats,
+  ownerIn,
   startCluster,
   startGateway,
 } from "./cluster.ts";
@@ -33,15 +33,7 @@ before(async () => {
     nodeArgs: ["--groups", "scores,burst,spread", "--demo-delay", "300ms", "--policy", "arc"],
     gatewayArgs: ["--timeout", "2s"],
   });
-  const ring = createRingPeerPicker({
-    createPeer: (address): PeerGetter => ({
-      id: address,
-      get: () => Promise.reject(new Error("not used")),
-      close: async () => {},
-    }),
-  });
-  ring.setPeers(cluster.addresses);
-  ownerOf = (key) => ring.pickPeer(key)!.id;
+  ownerOf = (key) => ownerIn(cluster.addresses, key);
 });
 
 after(() => cluster?.stop());

@@ -2,7 +2,9 @@
 // benchmark. Both apps run from their built dist/ (turbo builds them before tests).
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
+import { createRingPeerPicker } from "@geecache/core";
 import { freePorts, type Spawned, spawnProcess, stopAll } from "@geecache/testkit";
 
 export const nodeMain = fileURLToPath(new URL("../../../node/dist/main.js", import.meta.url));
@@ -171,4 +173,35 @@ export async function startOrigin(delayMs = 0): Promise<Origin> {
     total: () => [...loads.values()].reduce((a, b) => a + b, 0),
     close: () => server.close(),
   };
+}
+
+/** ownerIn is the owner of key among addresses, by the ring every node and gateway builds. */
+export function ownerIn(addresses: readonly string[], key: string): string {
+  const ring = createRingPeerPicker({
+    createPeer: (address) => ({ id: address, get: () => Promise.reject(new Error("not used")) }),
+  });
+  ring.setPeers([...addresses]);
+  return ring.ownerOf(key)!;
+}
+
+/** waitForMembers polls until every node at addresses and the gateway see n members. */
+export async function waitForMembers(
+  cluster: Cluster,
+  addresses: readonly string[],
+  n: number,
+  timeoutMs = 20_000,
+): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    try {
+      const seen = await Promise.all(addresses.map(nodeStats));
+      const res = await fetch(`${cluster.gatewayUrl}/healthz`);
+      const health = (await res.json()) as { nodes: number };
+      if (seen.every((s) => s.peers.length === n) && health.nodes === n) return;
+    } catch {
+      // A node still starting: try again.
+    }
+    if (performance.now() > deadline) throw new Error(`the cluster did not settle on ${n} nodes`);
+    await sleep(100);
+  }
 }

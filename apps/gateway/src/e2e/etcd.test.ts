@@ -3,7 +3,6 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { createRingPeerPicker, type PeerGetter } from "@geecache/core";
 import { createEtcdDiscovery, type EtcdDiscovery } from "@geecache/discovery-etcd";
 import { type EtcdServer, freePorts, startEtcd } from "@geecache/testkit";
 import {
@@ -11,6 +10,7 @@ import {
   connectGetUrl,
   loadsOf,
   nodeStats,
+  ownerIn,
   startCluster,
   startGateway,
 } from "./cluster.ts";
@@ -56,18 +56,6 @@ const api = (path: string) =>
 async function gatewayNodes(): Promise<number> {
   const body = (await (await api("/healthz")).json()) as { nodes: number };
   return body.nodes;
-}
-
-function ownerIn(addresses: readonly string[], key: string): string {
-  const ring = createRingPeerPicker({
-    createPeer: (address): PeerGetter => ({
-      id: address,
-      get: () => Promise.reject(new Error("not used")),
-      close: async () => {},
-    }),
-  });
-  ring.setPeers([...addresses]);
-  return ring.pickPeer(key)!.id;
 }
 
 async function registered(): Promise<string[]> {

@@ -3,10 +3,16 @@
 // the source, an HTTP origin in this process that counts its loads per key.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { setTimeout as sleep } from "node:timers/promises";
-import { createRingPeerPicker, type PeerGetter } from "@geecache/core";
 import { type EtcdServer, startEtcd } from "@geecache/testkit";
-import { type Cluster, nodeStats, type Origin, startCluster, startOrigin } from "./cluster.ts";
+import {
+  type Cluster,
+  nodeStats,
+  type Origin,
+  ownerIn,
+  startCluster,
+  startOrigin,
+  waitForMembers,
+} from "./cluster.ts";
 
 let etcd: EtcdServer;
 let cluster: Cluster;
@@ -28,17 +34,6 @@ after(async () => {
   origin?.close();
 });
 
-function ownerIn(addresses: readonly string[], key: string): string {
-  const ring = createRingPeerPicker({
-    createPeer: (address): PeerGetter => ({
-      id: address,
-      get: () => Promise.reject(new Error("not used")),
-    }),
-  });
-  ring.setPeers([...addresses]);
-  return ring.ownerOf(key)!;
-}
-
 async function getAll(keys: readonly string[]): Promise<void> {
   for (const key of keys) {
     const res = await fetch(`${cluster.gatewayUrl}/api?key=${key}`, {
@@ -55,16 +50,7 @@ test("a node that joins takes the keys it now owns from their previous owners, n
   assert.deepEqual(new Set(keys.map((k) => origin.loads.get(k))), new Set([1]));
 
   const { address } = await cluster.addNode();
-  const deadline = performance.now() + 10_000;
-  for (;;) {
-    const seen = await Promise.all(cluster.addresses.map(nodeStats));
-    const health = (await (await fetch(`${cluster.gatewayUrl}/healthz`)).json()) as {
-      nodes: number;
-    };
-    if (seen.every((s) => s.peers.length === 3) && health.nodes === 3) break;
-    assert.ok(performance.now() < deadline, "the nodes and the gateway did not see 3 members");
-    await sleep(100);
-  }
+  await waitForMembers(cluster, cluster.addresses, 3);
   const moved = keys.filter((k) => ownerIn(cluster.addresses, k) === address);
   assert.ok(moved.length > 0, "no key moved to the new node");
 
