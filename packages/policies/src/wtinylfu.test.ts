@@ -67,7 +67,7 @@ describe("W-TinyLFU", () => {
     // Every key is requested twice, 20 requests apart, and never again: only a window larger than
     // the reuse distance catches the second request (the sketch rejects such candidates).
     const fixed = createWTinyLFU<number, number>({ maxEntries: 100, adaptive: false });
-    const adaptive = createWTinyLFU<number, number>({ maxEntries: 100 });
+    const adaptive = createWTinyLFU<number, number>({ maxEntries: 100, adaptive: "climb" });
     let fixedHits = 0;
     let adaptiveHits = 0;
     for (let i = 0; i < 40_000; i++) {
@@ -83,7 +83,7 @@ describe("W-TinyLFU", () => {
   });
 
   test("the hill climber's first step grows a small window (from 1% there is nothing to shrink)", () => {
-    const cache = createWTinyLFU<number, number>({ maxEntries: 100 });
+    const cache = createWTinyLFU<number, number>({ maxEntries: 100, adaptive: "climb" });
     assert.equal(cache.windowMax, 1);
     // One sample is 10 × capacity requests; all misses here.
     for (let k = 0; k < 999; k++) cache.set(k, 1);
@@ -94,7 +94,11 @@ describe("W-TinyLFU", () => {
 
   test("the hill climber shrinks a large window when frequency pays", () => {
     // A stable hot set of 80 keys among a stream of one-off keys.
-    const cache = createWTinyLFU<number, number>({ maxEntries: 100, windowRatio: 0.5 });
+    const cache = createWTinyLFU<number, number>({
+      maxEntries: 100,
+      windowRatio: 0.5,
+      adaptive: "climb",
+    });
     assert.equal(cache.windowMax, 50);
     let sum = 0;
     let samples = 0;
@@ -109,6 +113,95 @@ describe("W-TinyLFU", () => {
     // It wanders (each sample's hit ratio is noisy) but stays well below where it started.
     assert.ok(sum / samples < 25, `mean window ${sum / samples}`);
     assert.equal(cache.size, 100);
+  });
+
+  /** Every key requested twice, `gap` requests apart, and never again; the hit count of cache. */
+  function reuseOnce(cache: { get(k: number): unknown; set(k: number, v: number): boolean }) {
+    let hits = 0;
+    for (let i = 0; i < 40_000; i++) {
+      const k = i % 2 === 0 ? i : i - 21;
+      if (cache.get(k) !== undefined) hits++;
+      else cache.set(k, 1);
+    }
+    return hits;
+  }
+
+  test("the simulation grows the window when recency pays", () => {
+    const fixed = createWTinyLFU<number, number>({ maxEntries: 100, adaptive: false });
+    const cache = createWTinyLFU<number, number>({ maxEntries: 100 });
+    const fixedHits = reuseOnce(fixed);
+    const hits = reuseOnce(cache);
+    // Its first period (1,000 requests) ends with the window at the share that missed least.
+    assert.ok(cache.windowMax >= 20, `window ${cache.windowMax}`);
+    assert.ok(hits > 5 * fixedHits, `hits ${hits} vs ${fixedHits}`);
+    // true is the same as "simulate".
+    const same = createWTinyLFU<number, number>({ maxEntries: 100, adaptive: true });
+    assert.equal(reuseOnce(same), hits);
+    assert.equal(same.windowMax, cache.windowMax);
+  });
+
+  test("the simulation shrinks a large window when frequency pays", () => {
+    // A stable hot set of 80 keys among a stream of one-off keys.
+    const cache = createWTinyLFU<number, number>({ maxEntries: 100, windowRatio: 0.5 });
+    let max = 0;
+    for (let i = 0; i < 40_000; i++) {
+      const k = i % 2 === 0 ? i % 160 : 1000 + i;
+      if (cache.get(k) === undefined) cache.set(k, 1);
+      if (i >= 2_000) max = Math.max(max, cache.windowMax);
+    }
+    // Unlike the climber's, its choice does not wander: every miniature saw the same requests.
+    assert.ok(max <= 5, `largest window after the first periods ${max}`);
+    assert.equal(cache.size, 100);
+  });
+
+  test("a large cache's simulation samples its keys and still finds the window", () => {
+    // 10,000 entries: the miniatures hold 100 entries each and see one key in 100.
+    const fixed = createWTinyLFU<number, number>({ maxEntries: 10_000, adaptive: false });
+    const cache = createWTinyLFU<number, number>({ maxEntries: 10_000 });
+    let fixedHits = 0;
+    let hits = 0;
+    for (let i = 0; i < 400_000; i++) {
+      const k = i % 2 === 0 ? i : i - 2001;
+      if (fixed.get(k) !== undefined) fixedHits++;
+      else fixed.set(k, 1);
+      if (cache.get(k) !== undefined) hits++;
+      else cache.set(k, 1);
+    }
+    assert.ok(cache.windowMax >= 2_000, `window ${cache.windowMax}`);
+    assert.ok(hits > 5 * fixedHits, `hits ${hits} vs ${fixedHits}`);
+  });
+
+  test("on a byte budget the simulation starts once the cache is first full", () => {
+    const cache = createWTinyLFU<number, number>({ maxBytes: 1000 });
+    const at = (n: number) => {
+      for (let i = 0; i < n; i++) {
+        const k = i % 2 === 0 ? i : i - 21;
+        if (cache.get(k) === undefined) cache.set(k, 1, { size: 10 });
+      }
+    };
+    at(40_000);
+    assert.equal(cache.size, 100);
+    assert.ok(cache.windowMax >= 200, `window ${cache.windowMax} bytes`);
+    cache.clear();
+    assert.equal(cache.size, 0);
+    at(40_000);
+    assert.ok(cache.windowMax >= 200, `window ${cache.windowMax} bytes after clear`);
+  });
+
+  test("with both budgets the simulation samples by the one that binds", () => {
+    // The entry budget alone would sample one key in 10,000 into caches of 0.1 bytes.
+    const cache = createWTinyLFU<number, number>({ maxEntries: 1_000_000, maxBytes: 1000 });
+    for (let i = 0; i < 40_000; i++) {
+      const k = i % 2 === 0 ? i : i - 21;
+      if (cache.get(k) === undefined) cache.set(k, 1, { size: 10 });
+    }
+    assert.ok(cache.windowMax >= 200, `window ${cache.windowMax} bytes`);
+  });
+
+  test("requests that no window would catch leave the window where it started", () => {
+    const cache = createWTinyLFU<number, number>({ maxEntries: 100, windowRatio: 0.2 });
+    for (let k = 0; k < 40_000; k++) cache.set(k, 1);
+    assert.equal(cache.windowMax, 20);
   });
 
   test("on a byte budget the sketch grows with the entry count, without forgetting each time", () => {
@@ -130,6 +223,9 @@ describe("W-TinyLFU", () => {
       () => createWTinyLFU({ maxEntries: 1, adaptive: "yes" as unknown as boolean }),
       TypeError,
     );
+    for (const adaptive of [true, false, "simulate", "climb"] as const) {
+      assert.equal(createWTinyLFU({ maxEntries: 1, adaptive }).size, 0);
+    }
   });
 });
 

@@ -2,7 +2,7 @@ import type { CacheOptions } from "@geecache/lru";
 import { PolicyCache } from "./base.ts";
 import { collect } from "./fifo.ts";
 import { type Entry, List } from "./list.ts";
-import { createKeyHasher, FrequencySketch } from "./sketch.ts";
+import { createKeyHasher, FrequencySketch, mix } from "./sketch.ts";
 
 /** Caffeine's defaults: 1% window, and 80% of the main space protected. */
 const DEFAULT_WINDOW_RATIO = 0.01;
@@ -11,8 +11,22 @@ const PROTECTED_RATIO = 0.8;
 const STEP_RATIO = 0.0625;
 const RESTART_THRESHOLD = 0.05;
 const STEP_DECAY = 0.98;
-/** Requests per hill-climbing sample, per entry of capacity. */
+/** Requests per hill-climbing sample (and per simulation period), per entry of capacity. */
 const SAMPLE_FACTOR = 10;
+/** The window shares the miniature caches keep: none to 80%, the range of Caffeine's MiniSim. */
+const SIM_RATIOS = [0, 0.01, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8] as const;
+/** About how many entries each miniature cache holds: the keys are sampled down to fit. */
+const SIM_ENTRIES = 100;
+/** Each period, a miniature's earlier misses count half as much, so one noisy period cannot swing the choice. */
+const SIM_DECAY = 0.5;
+/** Mixed into a key's hash to pick the sampled keys, so the sample does not follow the sketch's rows. */
+const SIM_SAMPLE_SEED = 0x5bd1e995;
+
+/**
+ * How the window's share adapts: "simulate" by miniature caches, "climb" by Caffeine's hill
+ * climber, "off" not at all.
+ */
+type Adaptation = "simulate" | "climb" | "off";
 
 /** WTinyLFUOptions are CacheOptions plus W-TinyLFU's tuning. */
 export interface WTinyLFUOptions<K, V> extends CacheOptions<K, V> {
@@ -21,10 +35,13 @@ export interface WTinyLFUOptions<K, V> extends CacheOptions<K, V> {
   /** Hash of a key for the frequency sketch; by default numbers, strings and object identity. */
   hash?: (key: K) => number;
   /**
-   * Whether the window resizes itself by hill climbing on the hit ratio, as Caffeine's does;
-   * true by default. windowRatio is then only the starting point.
+   * How the window resizes itself; windowRatio is then only the starting point. "simulate" (the
+   * default; true means the same) replays a sample of the keys through small caches with fixed
+   * windows of 0 to 80% and moves the window to the share that missed least. "climb" is
+   * Caffeine's hill climber, which costs nothing per request but, on a noisy hit ratio, wanders.
+   * false keeps the window at windowRatio.
    */
-  adaptive?: boolean;
+  adaptive?: boolean | "simulate" | "climb";
 }
 
 /**
@@ -37,14 +54,25 @@ export interface WTinyLFUOptions<K, V> extends CacheOptions<K, V> {
  * stale popularity. One-hit wonders and scans therefore pass through the window without evicting
  * anything valuable; the window keeps bursts of recency.
  *
- * The window's share adapts as in Caffeine: every 10 × capacity requests a hill climber compares
- * the sample's hit ratio with the previous one and moves the window by a step (6.25% of the
- * budget, decaying) in the direction that helped, so recency-heavy workloads get a large window
- * and frequency-heavy ones a small one (`adaptive: false` keeps it fixed). Its first step moves
- * away from the nearer bound (Caffeine's always shrinks). Unlike Caffeine the
- * admission is deterministic (no random admission of warm candidates, which Caffeine adds
- * against hash flooding). A get that misses and the set of that key right after count as one
- * request.
+ * The window's share adapts, so recency-heavy workloads get a large window and frequency-heavy
+ * ones a small one. By default it follows miniature simulations (Waldspurger et al., "Cache
+ * Modeling and Optimization using Miniature Simulations", USENIX ATC 2017; Caffeine's simulator
+ * has it as MiniSim): the keys whose hash falls in a 1 / rate sample, rate = capacity / 100 in
+ * entries, are replayed through eleven fixed-window W-TinyLFU caches of 1 / rate of the budget,
+ * with windows of 0 to 80%. Every 10 × capacity requests the window moves to the share whose
+ * miniature missed least, earlier periods counting half as much each time. A miniature sees the
+ * same requests as its neighbours, so their miss counts differ by the window alone, where a
+ * hill climber compares one period's hit ratio with the previous one's and reads the workload's
+ * own drift as the effect of its last step. It costs eleven miniature accesses per sampled
+ * request: about 0.1 per request at 10,000 entries, but every request up to 199 entries, and it
+ * holds up to 11 × 199 sampled keys besides the cache's own (each small cache keeps 100 to 199).
+ *
+ * `adaptive: "climb"` is Caffeine's hill climber instead: every 10 × capacity requests it
+ * compares the sample's hit ratio with the previous one and moves the window by a step (6.25% of
+ * the budget, decaying) in the direction that helped. Its first step moves away from the nearer
+ * bound (Caffeine's always shrinks). Unlike Caffeine the admission is deterministic (no random
+ * admission of warm candidates, which Caffeine adds against hash flooding). A get that misses and
+ * the set of that key right after count as one request.
  */
 export class WTinyLFUCache<K, V> extends PolicyCache<K, V> {
   readonly #window = new List<K, V>();
@@ -52,7 +80,11 @@ export class WTinyLFUCache<K, V> extends PolicyCache<K, V> {
   readonly #protected = new List<K, V>();
   #windowMax: number;
   #protectedMax: number;
-  readonly #adaptive: boolean;
+  readonly #adaptation: Adaptation;
+  /** The miniature caches once the cache has started them (see #simulation). */
+  #sim: WindowSimulation<K> | undefined;
+  /** Requests since the window last followed the simulation. */
+  #simRequests = 0;
   /** Hits and misses (insertions) in the current hill-climbing sample. */
   #sampleHits = 0;
   #sampleMisses = 0;
@@ -81,16 +113,22 @@ export class WTinyLFUCache<K, V> extends PolicyCache<K, V> {
     if (hash !== undefined && typeof hash !== "function") {
       throw new TypeError(`WTinyLFUCache: hash must be a function, got ${typeof hash}`);
     }
-    if (typeof adaptive !== "boolean") {
-      throw new TypeError(`WTinyLFUCache: adaptive must be a boolean, got ${typeof adaptive}`);
+    if (adaptive === true || adaptive === "simulate") this.#adaptation = "simulate";
+    else if (adaptive === "climb") this.#adaptation = "climb";
+    else if (adaptive === false) this.#adaptation = "off";
+    else {
+      throw new TypeError(
+        `WTinyLFUCache: adaptive must be a boolean, "simulate" or "climb", got ${String(adaptive)}`,
+      );
     }
-    this.#adaptive = adaptive;
     this.evictsFirst = false;
     const c = this.capacity;
     this.#windowMax = c - Math.floor((1 - windowRatio) * c);
     this.#protectedMax = Math.floor(PROTECTED_RATIO * (c - this.#windowMax));
     this.#hash = hash ?? createKeyHasher();
-    this.#sizedByEntries = Number.isFinite(this.maxEntries);
+    // With a byte budget the entries held, not maxEntries, size the sketch and the samples: an
+    // entry budget far above what the bytes allow would make both needlessly large.
+    this.#sizedByEntries = !Number.isFinite(this.maxBytes);
     this.#sketch = new FrequencySketch(this.#sizedByEntries ? this.maxEntries : 256);
     // Caffeine's first step shrinks the window; from a 1% window there is almost nothing to
     // shrink, so that first sample was wasted against the bound, and on large caches, which see
@@ -122,7 +160,8 @@ export class WTinyLFUCache<K, V> extends PolicyCache<K, V> {
     this.#missPending = false;
     this.#missKey = undefined;
     if (!this.#sizedByEntries) this.#sketch.ensureCapacity(this.size);
-    if (this.#adaptive) {
+    if (this.#adaptation === "simulate") this.#simulate(e);
+    else if (this.#adaptation === "climb") {
       this.#sampleMisses++;
       this.#maybeClimb();
     }
@@ -144,7 +183,8 @@ export class WTinyLFUCache<K, V> extends PolicyCache<K, V> {
   protected override touch(e: Entry<K, V>): void {
     this.#cands = 0;
     this.#sketch.increment(e.stamp);
-    if (this.#adaptive) {
+    if (this.#adaptation === "simulate") this.#simulate(e);
+    else if (this.#adaptation === "climb") {
       this.#sampleHits++;
       this.#maybeClimb();
     }
@@ -188,6 +228,51 @@ export class WTinyLFUCache<K, V> extends PolicyCache<K, V> {
 
   protected override unlink(e: Entry<K, V>): void {
     e.list!.remove(e);
+  }
+
+  /** Replays a request into the miniatures; once a period is over, moves the window to their choice. */
+  #simulate(e: Entry<K, V>): void {
+    let sim = this.#sim;
+    if (sim === undefined) {
+      sim = this.#startSimulation();
+      if (sim === undefined) return;
+      this.#sim = sim;
+    }
+    sim.record(e.stamp, e.key, e.w);
+    const entries = this.#sizedByEntries ? this.maxEntries : Math.max(this.size, 16);
+    if (++this.#simRequests < SAMPLE_FACTOR * entries) return;
+    this.#simRequests = 0;
+    const delta = Math.round(sim.best() * this.capacity) - this.#windowMax;
+    if (delta > 0) this.#growWindow(delta);
+    else if (delta < 0) this.#shrinkWindow(-delta);
+  }
+
+  /**
+   * Sizes the miniatures. The sample rate needs the number of entries the cache holds: the entry
+   * budget when that is the only one; with a byte budget, the entries held once the cache is
+   * first full (undefined until then, when there is nothing to evict and so nothing to choose).
+   * Both budgets are scaled by the rate, so the one that binds the cache binds the miniatures.
+   */
+  #startSimulation(): WindowSimulation<K> | undefined {
+    let entries = this.maxEntries;
+    if (Number.isFinite(this.maxBytes)) {
+      if (this.bytes < this.maxBytes && this.size < this.maxEntries) return undefined;
+      entries = this.size;
+    }
+    const rate = Math.max(1, Math.floor(entries / SIM_ENTRIES));
+    const maxEntries = Number.isFinite(this.maxEntries)
+      ? Math.max(1, Math.round(this.maxEntries / rate))
+      : undefined;
+    const maxBytes = Number.isFinite(this.maxBytes) ? this.maxBytes / rate : undefined;
+    return new WindowSimulation(rate, this.#windowMax / this.capacity, (windowRatio) =>
+      createWTinyLFU<K, true>({
+        maxEntries,
+        maxBytes,
+        windowRatio,
+        adaptive: false,
+        hash: this.#hash,
+      }),
+    );
   }
 
   /** Once a sample is complete, steps the window toward the size that raised the hit ratio. */
@@ -270,6 +355,65 @@ export class WTinyLFUCache<K, V> extends PolicyCache<K, V> {
     this.#missKey = undefined;
     this.#sampleHits = 0;
     this.#sampleMisses = 0;
+    this.#sim = undefined;
+    this.#simRequests = 0;
+  }
+}
+
+/**
+ * WindowSimulation replays a spatial sample of the keys (those whose mixed hash is 0 modulo
+ * rate, so every request of a sampled key and none of the others) through one fixed-window
+ * W-TinyLFU per share in SIM_RATIOS, each of 1 / rate of the budget, and counts their misses.
+ */
+class WindowSimulation<K> {
+  readonly #rate: number;
+  readonly #minis: WTinyLFUCache<K, true>[];
+  /** Misses per miniature, earlier periods decayed. */
+  readonly #misses: Float64Array;
+  /** The miniature chosen last: a tie keeps it, so misses that do not tell windows apart move nothing. */
+  #choice = 0;
+
+  /** startRatio is the cache's window share now: the choice that a tie keeps until one is made. */
+  constructor(
+    rate: number,
+    startRatio: number,
+    create: (windowRatio: number) => WTinyLFUCache<K, true>,
+  ) {
+    this.#rate = rate;
+    this.#minis = SIM_RATIOS.map(create);
+    this.#misses = new Float64Array(SIM_RATIOS.length);
+    for (let i = 1; i < SIM_RATIOS.length; i++) {
+      if (
+        Math.abs(SIM_RATIOS[i]! - startRatio) < Math.abs(SIM_RATIOS[this.#choice]! - startRatio)
+      ) {
+        this.#choice = i;
+      }
+    }
+  }
+
+  /** record replays one request (h is the key's hash, weight its size) if the key is sampled. */
+  record(h: number, key: K, weight: number): void {
+    if (this.#rate > 1 && mix(h ^ SIM_SAMPLE_SEED) % this.#rate !== 0) return;
+    const minis = this.#minis;
+    for (let i = 0; i < minis.length; i++) {
+      const mini = minis[i]!;
+      if (mini.get(key) === undefined) {
+        this.#misses[i]!++;
+        mini.set(key, true, { size: weight });
+      }
+    }
+  }
+
+  /** best returns the window share whose miniature missed least, and decays the counts. */
+  best(): number {
+    const misses = this.#misses;
+    let best = this.#choice;
+    for (let i = 0; i < misses.length; i++) {
+      if (misses[i]! < misses[best]!) best = i;
+    }
+    for (let i = 0; i < misses.length; i++) misses[i]! *= SIM_DECAY;
+    this.#choice = best;
+    return SIM_RATIOS[best]!;
   }
 }
 
