@@ -169,23 +169,55 @@ describe("W-TinyLFU", () => {
     }
     assert.ok(cache.windowMax >= 2_000, `window ${cache.windowMax}`);
     assert.ok(hits > 5 * fixedHits, `hits ${hits} vs ${fixedHits}`);
+    assert.equal(cache.simulationRate, 100);
+    assert.equal(fixed.simulationRate, undefined);
+    assert.equal(createWTinyLFU({ maxEntries: 150 }).simulationRate, undefined, "not started");
   });
 
   test("on a byte budget the simulation starts once the cache is first full", () => {
-    const cache = createWTinyLFU<number, number>({ maxBytes: 1000 });
-    const at = (n: number) => {
-      for (let i = 0; i < n; i++) {
-        const k = i % 2 === 0 ? i : i - 21;
-        if (cache.get(k) === undefined) cache.set(k, 1, { size: 10 });
-      }
-    };
-    at(40_000);
-    assert.equal(cache.size, 100);
-    assert.ok(cache.windowMax >= 200, `window ${cache.windowMax} bytes`);
+    const cache = createWTinyLFU<number, number>({ maxBytes: 100_000 });
+    for (let k = 0; k < 9_999; k++) cache.set(-1 - k, 1, { size: 10 });
+    assert.equal(cache.simulationRate, undefined, "one entry short of full");
+    cache.set(-10_000, 1, { size: 10 });
+    assert.equal(cache.simulationRate, 100, "10,000 entries held");
+    for (let i = 0; i < 400_000; i++) {
+      const k = i % 2 === 0 ? i : i - 2001;
+      if (cache.get(k) === undefined) cache.set(k, 1, { size: 10 });
+    }
+    assert.ok(cache.windowMax >= 20_000, `window ${cache.windowMax} bytes`);
     cache.clear();
-    assert.equal(cache.size, 0);
-    at(40_000);
-    assert.ok(cache.windowMax >= 200, `window ${cache.windowMax} bytes after clear`);
+    assert.equal(cache.simulationRate, undefined, "clear() restarts it");
+  });
+
+  test("on a byte budget the sample rate follows the entries held", () => {
+    // Full with one large entry at first: a rate of 1 would replay every request 11 times.
+    const cache = createWTinyLFU<number, number>({ maxBytes: 100_000 });
+    cache.set(-1, 1, { size: 100_000 });
+    cache.get(-1);
+    assert.equal(cache.simulationRate, 1);
+    for (let i = 0; i < 200_000; i++) {
+      const k = i % 2 === 0 ? i : i - 2001;
+      if (cache.get(k) === undefined) cache.set(k, 1, { size: 10 });
+    }
+    assert.equal(cache.size, 10_000);
+    assert.equal(cache.simulationRate, 100);
+  });
+
+  test("the simulation weighs earlier periods less and less", () => {
+    // 40 periods where a large window pays, then a stable hot set among one-off keys, where a
+    // small one does. Halving each period, the old periods are outweighed within a few.
+    const cache = createWTinyLFU<number, number>({ maxEntries: 100 });
+    for (let i = 0; i < 40_000; i++) {
+      const k = i % 2 === 0 ? i : i - 21;
+      if (cache.get(k) === undefined) cache.set(k, 1);
+    }
+    const large = cache.windowMax;
+    assert.ok(large >= 20, `window ${large}`);
+    for (let i = 0; i < 10_000; i++) {
+      const k = i % 2 === 0 ? 1_000_000 + (i % 160) : 2_000_000 + i;
+      if (cache.get(k) === undefined) cache.set(k, 1);
+    }
+    assert.ok(cache.windowMax <= 5, `window ${cache.windowMax} after 10 periods`);
   });
 
   test("with both budgets the simulation samples by the one that binds", () => {
@@ -199,9 +231,10 @@ describe("W-TinyLFU", () => {
   });
 
   test("requests that no window would catch leave the window where it started", () => {
-    const cache = createWTinyLFU<number, number>({ maxEntries: 100, windowRatio: 0.2 });
+    // 25% is not one of the simulated shares: the nearest, 30%, is not taken either.
+    const cache = createWTinyLFU<number, number>({ maxEntries: 100, windowRatio: 0.25 });
     for (let k = 0; k < 40_000; k++) cache.set(k, 1);
-    assert.equal(cache.windowMax, 20);
+    assert.equal(cache.windowMax, 25);
   });
 
   test("on a byte budget the sketch grows with the entry count, without forgetting each time", () => {

@@ -17,6 +17,8 @@ const SAMPLE_FACTOR = 10;
 const SIM_RATIOS = [0, 0.01, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8] as const;
 /** About how many entries each miniature cache holds: the keys are sampled down to fit. */
 const SIM_ENTRIES = 100;
+/** A miniature's entry cap on a byte budget alone, where the rate follows the entries held. */
+const SIM_MAX_ENTRIES = 4 * SIM_ENTRIES;
 /** Each period, a miniature's earlier misses count half as much, so one noisy period cannot swing the choice. */
 const SIM_DECAY = 0.5;
 /** Mixed into a key's hash to pick the sampled keys, so the sample does not follow the sketch's rows. */
@@ -57,15 +59,19 @@ export interface WTinyLFUOptions<K, V> extends CacheOptions<K, V> {
  * The window's share adapts, so recency-heavy workloads get a large window and frequency-heavy
  * ones a small one. By default it follows miniature simulations (Waldspurger et al., "Cache
  * Modeling and Optimization using Miniature Simulations", USENIX ATC 2017; Caffeine's simulator
- * has it as MiniSim): the keys whose hash falls in a 1 / rate sample, rate = capacity / 100 in
- * entries, are replayed through eleven fixed-window W-TinyLFU caches of 1 / rate of the budget,
+ * has it as MiniSim): the keys whose hash falls in a 1 / rate sample (rate: the entries held over
+ * 100, rounded down, at least 1) are replayed through eleven fixed-window W-TinyLFU caches of 1 / rate of the budget,
  * with windows of 0 to 80%. Every 10 × capacity requests the window moves to the share whose
- * miniature missed least, earlier periods counting half as much each time. A miniature sees the
+ * miniature missed least, earlier periods counting half as much each time; it stays at windowRatio
+ * until a share other than the nearest one to it misses least. A miniature sees the
  * same requests as its neighbours, so their miss counts differ by the window alone, where a
  * hill climber compares one period's hit ratio with the previous one's and reads the workload's
  * own drift as the effect of its last step. It costs eleven miniature accesses per sampled
- * request: about 0.1 per request at 10,000 entries, but every request up to 199 entries, and it
- * holds up to 11 × 199 sampled keys besides the cache's own (each small cache keeps 100 to 199).
+ * request: about 0.1 per request at 10,000 entries, but every request below 200 entries (there a
+ * request takes several times as long as with the climber). The miniatures know keys by their
+ * hash, so they hold no key of the cache's, at most 11 × 199 numbers (11 × 400 on a byte budget
+ * alone). On a byte budget the rate follows the entries held, and an entry larger than
+ * 1 / rate of the budget fits no miniature, so its requests count as misses in all eleven.
  *
  * `adaptive: "climb"` is Caffeine's hill climber instead: every 10 × capacity requests it
  * compares the sample's hit ratio with the previous one and moves the window by a step (6.25% of
@@ -81,8 +87,8 @@ export class WTinyLFUCache<K, V> extends PolicyCache<K, V> {
   #windowMax: number;
   #protectedMax: number;
   readonly #adaptation: Adaptation;
-  /** The miniature caches once the cache has started them (see #simulation). */
-  #sim: WindowSimulation<K> | undefined;
+  /** The miniature caches, once started (see #sampleRate). */
+  #sim: WindowSimulation | undefined;
   /** Requests since the window last followed the simulation. */
   #simRequests = 0;
   /** Hits and misses (insertions) in the current hill-climbing sample. */
@@ -230,47 +236,70 @@ export class WTinyLFUCache<K, V> extends PolicyCache<K, V> {
     e.list!.remove(e);
   }
 
+  /**
+   * simulationRate is 1 in how many keys the window's simulation samples; undefined when the
+   * window does not adapt by simulation, or before it starts (on a byte budget, once the cache is
+   * first full).
+   */
+  get simulationRate(): number | undefined {
+    return this.#sim?.rate;
+  }
+
   /** Replays a request into the miniatures; once a period is over, moves the window to their choice. */
   #simulate(e: Entry<K, V>): void {
     let sim = this.#sim;
     if (sim === undefined) {
-      sim = this.#startSimulation();
-      if (sim === undefined) return;
+      const rate = this.#sampleRate();
+      if (rate === undefined) return;
+      sim = this.#newSimulation(rate);
       this.#sim = sim;
     }
-    sim.record(e.stamp, e.key, e.w);
+    sim.record(e.stamp, e.w);
     const entries = this.#sizedByEntries ? this.maxEntries : Math.max(this.size, 16);
     if (++this.#simRequests < SAMPLE_FACTOR * entries) return;
     this.#simRequests = 0;
-    const delta = Math.round(sim.best() * this.capacity) - this.#windowMax;
-    if (delta > 0) this.#growWindow(delta);
-    else if (delta < 0) this.#shrinkWindow(-delta);
+    const share = sim.best();
+    if (share !== undefined) {
+      const delta = Math.round(share * this.capacity) - this.#windowMax;
+      if (delta > 0) this.#growWindow(delta);
+      else if (delta < 0) this.#shrinkWindow(-delta);
+    }
+    // On a byte budget the entries held can drift from what the rate was chosen for; a rate off
+    // by 2× or more would make each request cost too much, or the miniatures too small to tell.
+    const rate = this.#sampleRate();
+    if (rate !== undefined && (rate >= 2 * sim.rate || 2 * rate <= sim.rate)) {
+      this.#sim = this.#newSimulation(rate);
+    }
   }
 
   /**
-   * Sizes the miniatures. The sample rate needs the number of entries the cache holds: the entry
-   * budget when that is the only one; with a byte budget, the entries held once the cache is
-   * first full (undefined until then, when there is nothing to evict and so nothing to choose).
-   * Both budgets are scaled by the rate, so the one that binds the cache binds the miniatures.
+   * The sample rate that gives miniatures of SIM_ENTRIES to 2 × SIM_ENTRIES entries: from the
+   * entry budget when that is the only one; with a byte budget, from the entries held, and
+   * undefined until the cache is full, when there is nothing to evict and so nothing to choose.
    */
-  #startSimulation(): WindowSimulation<K> | undefined {
+  #sampleRate(): number | undefined {
     let entries = this.maxEntries;
     if (Number.isFinite(this.maxBytes)) {
       if (this.bytes < this.maxBytes && this.size < this.maxEntries) return undefined;
       entries = this.size;
     }
-    const rate = Math.max(1, Math.floor(entries / SIM_ENTRIES));
+    return Math.max(1, Math.floor(entries / SIM_ENTRIES));
+  }
+
+  /** Miniatures with both budgets divided by rate, so the one that binds the cache binds them. */
+  #newSimulation(rate: number): WindowSimulation {
     const maxEntries = Number.isFinite(this.maxEntries)
       ? Math.max(1, Math.round(this.maxEntries / rate))
-      : undefined;
+      : SIM_MAX_ENTRIES;
     const maxBytes = Number.isFinite(this.maxBytes) ? this.maxBytes / rate : undefined;
     return new WindowSimulation(rate, this.#windowMax / this.capacity, (windowRatio) =>
-      createWTinyLFU<K, true>({
+      createWTinyLFU<number, true>({
         maxEntries,
         maxBytes,
         windowRatio,
         adaptive: false,
-        hash: this.#hash,
+        // Keys are already hashes (see record).
+        hash: (k) => k,
       }),
     );
   }
@@ -364,22 +393,27 @@ export class WTinyLFUCache<K, V> extends PolicyCache<K, V> {
  * WindowSimulation replays a spatial sample of the keys (those whose mixed hash is 0 modulo
  * rate, so every request of a sampled key and none of the others) through one fixed-window
  * W-TinyLFU per share in SIM_RATIOS, each of 1 / rate of the budget, and counts their misses.
+ * The miniatures know keys by their hash: two sampled keys rarely share 30 bits among a few
+ * hundred, and the cache's keys are never held, so a deleted key is not kept alive here.
  */
-class WindowSimulation<K> {
-  readonly #rate: number;
-  readonly #minis: WTinyLFUCache<K, true>[];
+class WindowSimulation {
+  readonly rate: number;
+  readonly #minis: WTinyLFUCache<number, true>[];
   /** Misses per miniature, earlier periods decayed. */
   readonly #misses: Float64Array;
-  /** The miniature chosen last: a tie keeps it, so misses that do not tell windows apart move nothing. */
+  /** The miniature chosen last, at first the share nearest the cache's window: a tie keeps it. */
   #choice = 0;
+  /** Whether a miniature has beaten the first choice: until then the window is left alone. */
+  #decided = false;
+  readonly #setOptions = { size: 1 };
 
-  /** startRatio is the cache's window share now: the choice that a tie keeps until one is made. */
+  /** startRatio is the cache's window share now. */
   constructor(
     rate: number,
     startRatio: number,
-    create: (windowRatio: number) => WTinyLFUCache<K, true>,
+    create: (windowRatio: number) => WTinyLFUCache<number, true>,
   ) {
-    this.#rate = rate;
+    this.rate = rate;
     this.#minis = SIM_RATIOS.map(create);
     this.#misses = new Float64Array(SIM_RATIOS.length);
     for (let i = 1; i < SIM_RATIOS.length; i++) {
@@ -391,29 +425,37 @@ class WindowSimulation<K> {
     }
   }
 
-  /** record replays one request (h is the key's hash, weight its size) if the key is sampled. */
-  record(h: number, key: K, weight: number): void {
-    if (this.#rate > 1 && mix(h ^ SIM_SAMPLE_SEED) % this.#rate !== 0) return;
+  /** record replays one request of the key hashed to h, of size weight, if the key is sampled. */
+  record(h: number, weight: number): void {
+    if (this.rate > 1 && mix(h ^ SIM_SAMPLE_SEED) % this.rate !== 0) return;
+    // 30 bits: V8 keeps such a number unboxed, as a Map key too.
+    const key = h & 0x3fffffff;
     const minis = this.#minis;
+    const options = this.#setOptions;
+    options.size = weight;
     for (let i = 0; i < minis.length; i++) {
       const mini = minis[i]!;
       if (mini.get(key) === undefined) {
         this.#misses[i]!++;
-        mini.set(key, true, { size: weight });
+        mini.set(key, true, options);
       }
     }
   }
 
-  /** best returns the window share whose miniature missed least, and decays the counts. */
-  best(): number {
+  /**
+   * best returns the window share whose miniature missed least, or undefined while none has
+   * beaten the first choice, and decays the counts.
+   */
+  best(): number | undefined {
     const misses = this.#misses;
     let best = this.#choice;
     for (let i = 0; i < misses.length; i++) {
       if (misses[i]! < misses[best]!) best = i;
     }
     for (let i = 0; i < misses.length; i++) misses[i]! *= SIM_DECAY;
+    if (best !== this.#choice) this.#decided = true;
     this.#choice = best;
-    return SIM_RATIOS[best]!;
+    return this.#decided ? SIM_RATIOS[best] : undefined;
   }
 }
 
