@@ -190,17 +190,22 @@ describe("W-TinyLFU", () => {
   });
 
   test("on a byte budget the sample rate follows the entries held", () => {
-    // Full with one large entry at first: a rate of 1 would replay every request 11 times.
+    // Full with one large entry at first: a rate of 1 would replay every request 11 times. Sizes
+    // of 7 and 13 bytes do not add up to the budget, so the cache is never exactly full again.
     const cache = createWTinyLFU<number, number>({ maxBytes: 100_000 });
     cache.set(-1, 1, { size: 100_000 });
     cache.get(-1);
     assert.equal(cache.simulationRate, 1);
     for (let i = 0; i < 200_000; i++) {
       const k = i % 2 === 0 ? i : i - 2001;
-      if (cache.get(k) === undefined) cache.set(k, 1, { size: 10 });
+      if (cache.get(k) === undefined) cache.set(k, 1, { size: k % 2 === 0 ? 7 : 13 });
     }
-    assert.equal(cache.size, 10_000);
-    assert.equal(cache.simulationRate, 100);
+    const rate = cache.simulationRate ?? 0;
+    // Each small cache holds between 50 and 400 of the entries' worth.
+    assert.ok(
+      cache.size / rate >= 50 && cache.size / rate < 400,
+      `${cache.size} held, rate ${rate}`,
+    );
   });
 
   test("the simulation weighs earlier periods less and less", () => {
@@ -216,6 +221,9 @@ describe("W-TinyLFU", () => {
     for (let i = 0; i < 10_000; i++) {
       const k = i % 2 === 0 ? 1_000_000 + (i % 160) : 2_000_000 + i;
       if (cache.get(k) === undefined) cache.set(k, 1);
+      // The old periods still count: three new ones do not outweigh them yet (with only the last
+      // period counting, the window drops to one entry here).
+      if (i === 2_999) assert.equal(cache.windowMax, large, "after 3 periods");
     }
     assert.ok(cache.windowMax <= 5, `window ${cache.windowMax} after 10 periods`);
   });
@@ -231,7 +239,7 @@ describe("W-TinyLFU", () => {
   });
 
   test("requests that no window would catch leave the window where it started", () => {
-    // 25% is not one of the simulated shares: the nearest, 30%, is not taken either.
+    // 25% is not one of the simulated shares, and the nearest one (20%) is not taken either.
     const cache = createWTinyLFU<number, number>({ maxEntries: 100, windowRatio: 0.25 });
     for (let k = 0; k < 40_000; k++) cache.set(k, 1);
     assert.equal(cache.windowMax, 25);

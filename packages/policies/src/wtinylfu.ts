@@ -17,7 +17,10 @@ const SAMPLE_FACTOR = 10;
 const SIM_RATIOS = [0, 0.01, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8] as const;
 /** About how many entries each miniature cache holds: the keys are sampled down to fit. */
 const SIM_ENTRIES = 100;
-/** A miniature's entry cap on a byte budget alone, where the rate follows the entries held. */
+/**
+ * A miniature's entry cap. On a byte budget the rate follows the entries held, and the
+ * simulation restarts with a new rate once they leave 0.5 to 4 times what it was chosen for.
+ */
 const SIM_MAX_ENTRIES = 4 * SIM_ENTRIES;
 /** Each period, a miniature's earlier misses count half as much, so one noisy period cannot swing the choice. */
 const SIM_DECAY = 0.5;
@@ -59,19 +62,23 @@ export interface WTinyLFUOptions<K, V> extends CacheOptions<K, V> {
  * The window's share adapts, so recency-heavy workloads get a large window and frequency-heavy
  * ones a small one. By default it follows miniature simulations (Waldspurger et al., "Cache
  * Modeling and Optimization using Miniature Simulations", USENIX ATC 2017; Caffeine's simulator
- * has it as MiniSim): the keys whose hash falls in a 1 / rate sample (rate: the entries held over
- * 100, rounded down, at least 1) are replayed through eleven fixed-window W-TinyLFU caches of 1 / rate of the budget,
- * with windows of 0 to 80%. Every 10 × capacity requests the window moves to the share whose
- * miniature missed least, earlier periods counting half as much each time; it stays at windowRatio
- * until a share other than the nearest one to it misses least. A miniature sees the
- * same requests as its neighbours, so their miss counts differ by the window alone, where a
- * hill climber compares one period's hit ratio with the previous one's and reads the workload's
- * own drift as the effect of its last step. It costs eleven miniature accesses per sampled
- * request: about 0.1 per request at 10,000 entries, but every request below 200 entries (there a
- * request takes several times as long as with the climber). The miniatures know keys by their
- * hash, so they hold no key of the cache's, at most 11 × 199 numbers (11 × 400 on a byte budget
- * alone). On a byte budget the rate follows the entries held, and an entry larger than
- * 1 / rate of the budget fits no miniature, so its requests count as misses in all eleven.
+ * has it as MiniSim). The keys whose hash falls in a 1 / rate sample are replayed through eleven
+ * fixed-window W-TinyLFU caches of 1 / rate of the budget, with windows of 0 (one entry) to 80%;
+ * rate is the entries over 100, rounded down and at least 1: the entry budget's, or on a byte
+ * budget the entries held, from when the cache is first full (the simulation restarts with a new
+ * rate when they leave half to four times that). Every 10 × that many entries' requests the
+ * window moves to the share whose miniature missed least, earlier periods counting half as much
+ * each time; it stays at windowRatio until a share other than the nearest one to it misses
+ * least. A miniature sees the same requests as its neighbours, so their miss counts differ by
+ * the window alone, where a hill climber compares one period's hit ratio with the previous one's
+ * and reads the workload's own drift as the effect of its last step.
+ *
+ * It costs eleven miniature accesses per sampled request: about 0.1 per request at 10,000
+ * entries, but every request below 200 entries (there a request takes several times as long as
+ * with the climber). The miniatures know keys by a 30-bit hash, so they keep none of the cache's
+ * keys alive and hold at most 11 × 400 numbers. An entry larger than 1 / rate of the budget fits
+ * no miniature, so its requests count as misses in all eleven; a set that resizes an entry
+ * leaves its size in the miniatures as it was.
  *
  * `adaptive: "climb"` is Caffeine's hill climber instead: every 10 × capacity requests it
  * compares the sample's hit ratio with the previous one and moves the window by a step (6.25% of
@@ -253,6 +260,14 @@ export class WTinyLFUCache<K, V> extends PolicyCache<K, V> {
       if (rate === undefined) return;
       sim = this.#newSimulation(rate);
       this.#sim = sim;
+    } else if (!this.#sizedByEntries) {
+      // The rate was chosen for 100 to 199 entries per miniature; a factor of 2 either side of
+      // that before restarting keeps a size that hovers at a boundary from restarting it often.
+      const n = this.size;
+      if (n >= SIM_MAX_ENTRIES * sim.rate || (sim.rate > 1 && 2 * n < SIM_ENTRIES * sim.rate)) {
+        sim = this.#newSimulation(Math.max(1, Math.floor(n / SIM_ENTRIES)));
+        this.#sim = sim;
+      }
     }
     sim.record(e.stamp, e.w);
     const entries = this.#sizedByEntries ? this.maxEntries : Math.max(this.size, 16);
@@ -264,22 +279,16 @@ export class WTinyLFUCache<K, V> extends PolicyCache<K, V> {
       if (delta > 0) this.#growWindow(delta);
       else if (delta < 0) this.#shrinkWindow(-delta);
     }
-    // On a byte budget the entries held can drift from what the rate was chosen for; a rate off
-    // by 2× or more would make each request cost too much, or the miniatures too small to tell.
-    const rate = this.#sampleRate();
-    if (rate !== undefined && (rate >= 2 * sim.rate || 2 * rate <= sim.rate)) {
-      this.#sim = this.#newSimulation(rate);
-    }
   }
 
   /**
-   * The sample rate that gives miniatures of SIM_ENTRIES to 2 × SIM_ENTRIES entries: from the
-   * entry budget when that is the only one; with a byte budget, from the entries held, and
+   * The first sample rate, which gives miniatures of SIM_ENTRIES to 2 × SIM_ENTRIES entries: from
+   * the entry budget when that is the only one; with a byte budget, from the entries held, and
    * undefined until the cache is full, when there is nothing to evict and so nothing to choose.
    */
   #sampleRate(): number | undefined {
     let entries = this.maxEntries;
-    if (Number.isFinite(this.maxBytes)) {
+    if (!this.#sizedByEntries) {
       if (this.bytes < this.maxBytes && this.size < this.maxEntries) return undefined;
       entries = this.size;
     }
@@ -288,9 +297,7 @@ export class WTinyLFUCache<K, V> extends PolicyCache<K, V> {
 
   /** Miniatures with both budgets divided by rate, so the one that binds the cache binds them. */
   #newSimulation(rate: number): WindowSimulation {
-    const maxEntries = Number.isFinite(this.maxEntries)
-      ? Math.max(1, Math.round(this.maxEntries / rate))
-      : SIM_MAX_ENTRIES;
+    const maxEntries = Math.min(SIM_MAX_ENTRIES, Math.max(1, Math.round(this.maxEntries / rate)));
     const maxBytes = Number.isFinite(this.maxBytes) ? this.maxBytes / rate : undefined;
     return new WindowSimulation(rate, this.#windowMax / this.capacity, (windowRatio) =>
       createWTinyLFU<number, true>({
