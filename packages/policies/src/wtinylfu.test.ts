@@ -115,7 +115,7 @@ describe("W-TinyLFU", () => {
     assert.equal(cache.size, 100);
   });
 
-  /** Every key requested twice, `gap` requests apart, and never again; the hit count of cache. */
+  /** Every key requested twice, 21 requests apart, and never again; returns the hits. */
   function reuseOnce(cache: { get(k: number): unknown; set(k: number, v: number): boolean }) {
     let hits = 0;
     for (let i = 0; i < 40_000; i++) {
