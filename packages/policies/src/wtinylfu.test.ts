@@ -208,6 +208,18 @@ describe("W-TinyLFU", () => {
     );
   });
 
+  test("on a byte budget the sample rate comes down when the entries held do", () => {
+    const cache = createWTinyLFU<number, number>({ maxBytes: 100_000 });
+    for (let k = 0; k < 10_000; k++) cache.set(k, 1, { size: 10 });
+    cache.get(0);
+    assert.equal(cache.simulationRate, 100);
+    // Down to 4,000 entries of 25 bytes: still full, and 40 a small cache at that rate.
+    for (let k = 0; k < 10_000; k++) cache.delete(k);
+    for (let k = 10_000; k < 14_000; k++) cache.set(k, 1, { size: 25 });
+    cache.get(10_000);
+    assert.equal(cache.simulationRate, 40);
+  });
+
   test("the simulation weighs earlier periods less and less", () => {
     // 40 periods where a large window pays, then a stable hot set among one-off keys, where a
     // small one does. Halving each period, the old periods are outweighed within a few.

@@ -63,10 +63,11 @@ export interface WTinyLFUOptions<K, V> extends CacheOptions<K, V> {
  * ones a small one. By default it follows miniature simulations (Waldspurger et al., "Cache
  * Modeling and Optimization using Miniature Simulations", USENIX ATC 2017; Caffeine's simulator
  * has it as MiniSim). The keys whose hash falls in a 1 / rate sample are replayed through eleven
- * fixed-window W-TinyLFU caches of 1 / rate of the budget, with windows of 0 (one entry) to 80%;
+ * fixed-window W-TinyLFU caches of 1 / rate of the budget, with windows of 0 to 80% (at 0 the
+ * cache itself keeps a one-entry window);
  * rate is the entries over 100, rounded down and at least 1: the entry budget's, or on a byte
  * budget the entries held, from when the cache is first full (the simulation restarts with a new
- * rate when they leave half to four times that). Every 10 × that many entries' requests the
+ * rate when, in a full cache, they are outside half to four times that). Every 10 × that many entries' requests the
  * window moves to the share whose miniature missed least, earlier periods counting half as much
  * each time; it stays at windowRatio until a share other than the nearest one to it misses
  * least. A miniature sees the same requests as its neighbours, so their miss counts differ by
@@ -75,7 +76,8 @@ export interface WTinyLFUOptions<K, V> extends CacheOptions<K, V> {
  *
  * It costs eleven miniature accesses per sampled request: about 0.1 per request at 10,000
  * entries, but every request below 200 entries (there a request takes several times as long as
- * with the climber). The miniatures know keys by a 30-bit hash, so they keep none of the cache's
+ * with the climber); on a byte budget, whose rate may lag the entries held by up to 4×, up to
+ * four times that. The miniatures know keys by a 30-bit hash, so they keep none of the cache's
  * keys alive and hold at most 11 × 400 numbers. An entry larger than 1 / rate of the budget fits
  * no miniature, so its requests count as misses in all eleven; a set that resizes an entry
  * leaves its size in the miniatures as it was.
@@ -260,13 +262,15 @@ export class WTinyLFUCache<K, V> extends PolicyCache<K, V> {
       if (rate === undefined) return;
       sim = this.#newSimulation(rate);
       this.#sim = sim;
-    } else if (!this.#sizedByEntries) {
+    } else if (!this.#sizedByEntries && this.#full()) {
       // The rate was chosen for 100 to 199 entries per miniature; a factor of 2 either side of
       // that before restarting keeps a size that hovers at a boundary from restarting it often.
+      // Only a full cache is checked: one refilling after deletes would restart at each step.
       const n = this.size;
       if (n >= SIM_MAX_ENTRIES * sim.rate || (sim.rate > 1 && 2 * n < SIM_ENTRIES * sim.rate)) {
         sim = this.#newSimulation(Math.max(1, Math.floor(n / SIM_ENTRIES)));
         this.#sim = sim;
+        this.#simRequests = 0;
       }
     }
     sim.record(e.stamp, e.w);
@@ -289,10 +293,18 @@ export class WTinyLFUCache<K, V> extends PolicyCache<K, V> {
   #sampleRate(): number | undefined {
     let entries = this.maxEntries;
     if (!this.#sizedByEntries) {
-      if (this.bytes < this.maxBytes && this.size < this.maxEntries) return undefined;
+      if (!this.#full()) return undefined;
       entries = this.size;
     }
     return Math.max(1, Math.floor(entries / SIM_ENTRIES));
+  }
+
+  /**
+   * Whether a budget is reached. On a byte budget that holds during every set that will evict
+   * (the newcomer is counted before room is made), which is when the simulation checks it.
+   */
+  #full(): boolean {
+    return this.bytes >= this.maxBytes || this.size >= this.maxEntries;
   }
 
   /** Miniatures with both budgets divided by rate, so the one that binds the cache binds them. */
