@@ -5,7 +5,9 @@
  *   - zipf: a get per request (Zipf 0.99 over 1M keys), and a set after a miss; capacity 50k
  *   - hit: gets of keys that are all cached (capacity 50k)
  *   - evict: sets of new keys into a full cache, each evicting one entry
- * Each figure is the median of 5 timed runs after a warm-up.
+ * Each figure is the median of 5 timed runs after a warm-up. A second table gives W-TinyLFU's
+ * time per request by how its window adapts, at small to middling sizes (the first 200,000
+ * requests of the zipf workload; each adaptation in its own child process).
  *
  *   node --expose-gc bench/speed.ts [--out FILE]
  */
@@ -15,12 +17,18 @@ import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { LRUCache } from "lru-cache";
-import { createCache, type PolicyName, policyNames } from "../src/index.ts";
+import { createCache, createWTinyLFU, type PolicyName, policyNames } from "../src/index.ts";
 
 const CAPACITY = 50_000;
 const KEYSPACE = 1_000_000;
 const REQUESTS = 1_000_000;
 const RUNS = 5;
+
+/** W-TinyLFU's window adaptations, timed per request at each of these entry budgets. */
+const ADAPTATIONS = ["simulate", "climb", "fixed"] as const;
+type Adaptation = (typeof ADAPTATIONS)[number];
+const ADAPT_SIZES = [100, 250, 1_000, 10_000];
+const ADAPT_REQUESTS = 200_000;
 
 type Impl = PolicyName | "lru-cache";
 const impls: Impl[] = ["lru-cache", ...policyNames];
@@ -113,12 +121,36 @@ function child(impl: Impl): void {
   process.stdout.write(JSON.stringify(result));
 }
 
+/** Times one window adaptation at each of ADAPT_SIZES; prints JSON {size: ns per request}. */
+function adaptChild(adaptation: Adaptation): void {
+  const value = new Uint8Array(16);
+  const zipf = zipfKeys().slice(0, ADAPT_REQUESTS);
+  const adaptive = adaptation === "fixed" ? false : adaptation;
+  const result: Record<string, number> = {};
+  for (const size of ADAPT_SIZES) {
+    const times: number[] = [];
+    for (let run = 0; run <= RUNS; run++) {
+      const cache = createWTinyLFU<string, Uint8Array>({ maxEntries: size, adaptive });
+      const t0 = performance.now();
+      for (const k of zipf) if (cache.get(k) === undefined) cache.set(k, value);
+      const ms = performance.now() - t0;
+      if (run > 0) times.push((ms * 1e6) / ADAPT_REQUESTS);
+    }
+    result[size] = median(times);
+  }
+  process.stdout.write(JSON.stringify(result));
+}
+
 function main(): void {
   const { values } = parseArgs({
-    options: { out: { type: "string" }, child: { type: "string" } },
+    options: { out: { type: "string" }, child: { type: "string" }, adapt: { type: "string" } },
   });
   if (values.child !== undefined) {
     child(values.child as Impl);
+    return;
+  }
+  if (values.adapt !== undefined) {
+    adaptChild(values.adapt as Adaptation);
     return;
   }
   const self = fileURLToPath(import.meta.url);
@@ -132,6 +164,13 @@ function main(): void {
     rows.push([impl, JSON.parse(json) as Record<string, number>]);
     process.stderr.write(`${impl} done\n`);
   }
+  const adapt = new Map<Adaptation, Record<string, number>>();
+  for (const a of ADAPTATIONS) {
+    const json = execFileSync(process.execPath, [self, "--adapt", a], { encoding: "utf8" });
+    adapt.set(a, JSON.parse(json) as Record<string, number>);
+    process.stderr.write(`wtinylfu ${a} done\n`);
+  }
+  const ns = (a: Adaptation, size: number): number => adapt.get(a)![size]!;
   const base = rows[0]![1];
   const lru = rows.find(([i]) => i === "lru")![1];
   const cell = (r: Record<string, number>, w: string): string =>
@@ -152,6 +191,15 @@ function main(): void {
     ...rows.map(
       ([impl, r]) =>
         `| ${impl === "lru-cache" ? "lru-cache" : impl === "lru" ? "lru (@geecache/lru)" : impl} | ${cell(r, "zipf")} | ${(100 * r.zipfHitRatio!).toFixed(2)}% | ${cell(r, "hit")} | ${cell(r, "evict")} |`,
+    ),
+    "",
+    `W-TinyLFU by how its window adapts: nanoseconds per request (a get, and a set after a miss) over the first ${ADAPT_REQUESTS.toLocaleString("en-US")} requests of the zipf workload, median of ${RUNS} runs, each adaptation in its own process. \`simulate\` is the default, \`climb\` Caffeine's hill climber, \`fixed\` \`adaptive: false\`.`,
+    "",
+    "| entries | simulate | climb | fixed | simulate / climb |",
+    "|--:|--:|--:|--:|--:|",
+    ...ADAPT_SIZES.map(
+      (size) =>
+        `| ${size.toLocaleString("en-US")} | ${ns("simulate", size).toFixed(0)} | ${ns("climb", size).toFixed(0)} | ${ns("fixed", size).toFixed(0)} | ${(ns("simulate", size) / ns("climb", size)).toFixed(1)}× |`,
     ),
     "",
   ].join("\n");

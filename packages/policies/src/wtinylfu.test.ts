@@ -8,6 +8,32 @@ function access<K>(cache: { get(k: K): unknown; set(k: K, v: number): boolean },
   if (cache.get(k) === undefined) cache.set(k, 1);
 }
 
+interface NumberCache {
+  get(k: number): unknown;
+  set(k: number, v: number, options?: { size: number }): boolean;
+}
+
+/** Replays n accesses of keyOf(0 .. n-1), each set of size sizeOf(key) if given; returns the hits. */
+function replay(
+  cache: NumberCache,
+  keyOf: (i: number) => number,
+  n = 40_000,
+  sizeOf?: (k: number) => number,
+): number {
+  let hits = 0;
+  for (let i = 0; i < n; i++) {
+    const k = keyOf(i);
+    if (cache.get(k) !== undefined) hits++;
+    else cache.set(k, 1, sizeOf === undefined ? undefined : { size: sizeOf(k) });
+  }
+  return hits;
+}
+
+/** Every key requested twice, gap requests apart, and never again: recency pays. */
+const reuse = (gap: number) => (i: number) => (i % 2 === 0 ? i : i - gap);
+/** A stable hot set of 80 keys among one-off keys: frequency pays. */
+const hotAmongOneOffs = (i: number) => (i % 2 === 0 ? i % 160 : 1000 + i);
+
 describe("W-TinyLFU", () => {
   test("rejects a one-hit wonder instead of evicting a frequent entry", () => {
     const evicted: number[] = [];
@@ -68,15 +94,8 @@ describe("W-TinyLFU", () => {
     // the reuse distance catches the second request (the sketch rejects such candidates).
     const fixed = createWTinyLFU<number, number>({ maxEntries: 100, adaptive: false });
     const adaptive = createWTinyLFU<number, number>({ maxEntries: 100, adaptive: "climb" });
-    let fixedHits = 0;
-    let adaptiveHits = 0;
-    for (let i = 0; i < 40_000; i++) {
-      const k = i % 2 === 0 ? i : i - 21;
-      if (fixed.get(k) !== undefined) fixedHits++;
-      else fixed.set(k, 1);
-      if (adaptive.get(k) !== undefined) adaptiveHits++;
-      else adaptive.set(k, 1);
-    }
+    const fixedHits = replay(fixed, reuse(21));
+    const adaptiveHits = replay(adaptive, reuse(21));
     assert.equal(fixed.windowMax, 1);
     assert.ok(adaptive.windowMax > 10, `window ${adaptive.windowMax}`);
     assert.ok(adaptiveHits > 2 * fixedHits, `hits ${adaptiveHits} vs ${fixedHits}`);
@@ -103,8 +122,7 @@ describe("W-TinyLFU", () => {
     let sum = 0;
     let samples = 0;
     for (let i = 0; i < 40_000; i++) {
-      const k = i % 2 === 0 ? i % 160 : 1000 + i;
-      if (cache.get(k) === undefined) cache.set(k, 1);
+      access(cache, hotAmongOneOffs(i));
       if (i >= 20_000 && i % 1000 === 0) {
         sum += cache.windowMax;
         samples++;
@@ -115,28 +133,17 @@ describe("W-TinyLFU", () => {
     assert.equal(cache.size, 100);
   });
 
-  /** Every key requested twice, 21 requests apart, and never again; returns the hits. */
-  function reuseOnce(cache: { get(k: number): unknown; set(k: number, v: number): boolean }) {
-    let hits = 0;
-    for (let i = 0; i < 40_000; i++) {
-      const k = i % 2 === 0 ? i : i - 21;
-      if (cache.get(k) !== undefined) hits++;
-      else cache.set(k, 1);
-    }
-    return hits;
-  }
-
   test("the simulation grows the window when recency pays", () => {
     const fixed = createWTinyLFU<number, number>({ maxEntries: 100, adaptive: false });
     const cache = createWTinyLFU<number, number>({ maxEntries: 100 });
-    const fixedHits = reuseOnce(fixed);
-    const hits = reuseOnce(cache);
+    const fixedHits = replay(fixed, reuse(21));
+    const hits = replay(cache, reuse(21));
     // Its first period (1,000 requests) ends with the window at the share that missed least.
     assert.ok(cache.windowMax >= 20, `window ${cache.windowMax}`);
     assert.ok(hits > 5 * fixedHits, `hits ${hits} vs ${fixedHits}`);
     // true is the same as "simulate".
     const same = createWTinyLFU<number, number>({ maxEntries: 100, adaptive: true });
-    assert.equal(reuseOnce(same), hits);
+    assert.equal(replay(same, reuse(21)), hits);
     assert.equal(same.windowMax, cache.windowMax);
   });
 
@@ -145,8 +152,7 @@ describe("W-TinyLFU", () => {
     const cache = createWTinyLFU<number, number>({ maxEntries: 100, windowRatio: 0.5 });
     let max = 0;
     for (let i = 0; i < 40_000; i++) {
-      const k = i % 2 === 0 ? i % 160 : 1000 + i;
-      if (cache.get(k) === undefined) cache.set(k, 1);
+      access(cache, hotAmongOneOffs(i));
       if (i >= 2_000) max = Math.max(max, cache.windowMax);
     }
     // Unlike the climber's, its choice does not wander: every miniature saw the same requests.
@@ -158,15 +164,8 @@ describe("W-TinyLFU", () => {
     // 10,000 entries: the miniatures hold 100 entries each and see one key in 100.
     const fixed = createWTinyLFU<number, number>({ maxEntries: 10_000, adaptive: false });
     const cache = createWTinyLFU<number, number>({ maxEntries: 10_000 });
-    let fixedHits = 0;
-    let hits = 0;
-    for (let i = 0; i < 400_000; i++) {
-      const k = i % 2 === 0 ? i : i - 2001;
-      if (fixed.get(k) !== undefined) fixedHits++;
-      else fixed.set(k, 1);
-      if (cache.get(k) !== undefined) hits++;
-      else cache.set(k, 1);
-    }
+    const fixedHits = replay(fixed, reuse(2001), 400_000);
+    const hits = replay(cache, reuse(2001), 400_000);
     assert.ok(cache.windowMax >= 2_000, `window ${cache.windowMax}`);
     assert.ok(hits > 5 * fixedHits, `hits ${hits} vs ${fixedHits}`);
     assert.equal(cache.simulationRate, 100);
@@ -180,10 +179,7 @@ describe("W-TinyLFU", () => {
     assert.equal(cache.simulationRate, undefined, "one entry short of full");
     cache.set(-10_000, 1, { size: 10 });
     assert.equal(cache.simulationRate, 100, "10,000 entries held");
-    for (let i = 0; i < 400_000; i++) {
-      const k = i % 2 === 0 ? i : i - 2001;
-      if (cache.get(k) === undefined) cache.set(k, 1, { size: 10 });
-    }
+    replay(cache, reuse(2001), 400_000, () => 10);
     assert.ok(cache.windowMax >= 20_000, `window ${cache.windowMax} bytes`);
     cache.clear();
     assert.equal(cache.simulationRate, undefined, "clear() restarts it");
@@ -196,10 +192,7 @@ describe("W-TinyLFU", () => {
     cache.set(-1, 1, { size: 100_000 });
     cache.get(-1);
     assert.equal(cache.simulationRate, 1);
-    for (let i = 0; i < 200_000; i++) {
-      const k = i % 2 === 0 ? i : i - 2001;
-      if (cache.get(k) === undefined) cache.set(k, 1, { size: k % 2 === 0 ? 7 : 13 });
-    }
+    replay(cache, reuse(2001), 200_000, (k) => (k % 2 === 0 ? 7 : 13));
     const rate = cache.simulationRate ?? 0;
     // Each small cache holds between 50 and 400 of the entries' worth.
     assert.ok(
@@ -224,29 +217,23 @@ describe("W-TinyLFU", () => {
     // 40 periods where a large window pays, then a stable hot set among one-off keys, where a
     // small one does. Halving each period, the old periods are outweighed within a few.
     const cache = createWTinyLFU<number, number>({ maxEntries: 100 });
-    for (let i = 0; i < 40_000; i++) {
-      const k = i % 2 === 0 ? i : i - 21;
-      if (cache.get(k) === undefined) cache.set(k, 1);
-    }
+    replay(cache, reuse(21));
     const large = cache.windowMax;
     assert.ok(large >= 20, `window ${large}`);
-    for (let i = 0; i < 10_000; i++) {
-      const k = i % 2 === 0 ? 1_000_000 + (i % 160) : 2_000_000 + i;
-      if (cache.get(k) === undefined) cache.set(k, 1);
-      // The old periods still count: three new ones do not outweigh them yet (with only the last
-      // period counting, the window drops to one entry here).
-      if (i === 2_999) assert.equal(cache.windowMax, large, "after 3 periods");
-    }
+    // Keys above the first phase's.
+    const phase2 = (i: number) => 1_000_000 + hotAmongOneOffs(i);
+    replay(cache, phase2, 3_000);
+    // The old periods still count: three new ones do not outweigh them yet (with only the last
+    // period counting, the window drops to one entry here).
+    assert.equal(cache.windowMax, large, "after 3 periods");
+    replay(cache, (i) => phase2(3_000 + i), 7_000);
     assert.ok(cache.windowMax <= 5, `window ${cache.windowMax} after 10 periods`);
   });
 
   test("with both budgets the simulation samples by the one that binds", () => {
     // The entry budget alone would sample one key in 10,000 into caches of 0.1 bytes.
     const cache = createWTinyLFU<number, number>({ maxEntries: 1_000_000, maxBytes: 1000 });
-    for (let i = 0; i < 40_000; i++) {
-      const k = i % 2 === 0 ? i : i - 21;
-      if (cache.get(k) === undefined) cache.set(k, 1, { size: 10 });
-    }
+    replay(cache, reuse(21), 40_000, () => 10);
     assert.ok(cache.windowMax >= 200, `window ${cache.windowMax} bytes`);
   });
 

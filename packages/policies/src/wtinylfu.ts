@@ -96,7 +96,7 @@ export class WTinyLFUCache<K, V> extends PolicyCache<K, V> {
   #windowMax: number;
   #protectedMax: number;
   readonly #adaptation: Adaptation;
-  /** The miniature caches, once started (see #sampleRate). */
+  /** The miniature caches, once started (see #newSimulation). */
   #sim: WindowSimulation | undefined;
   /** Requests since the window last followed the simulation. */
   #simRequests = 0;
@@ -258,24 +258,21 @@ export class WTinyLFUCache<K, V> extends PolicyCache<K, V> {
   #simulate(e: Entry<K, V>): void {
     let sim = this.#sim;
     if (sim === undefined) {
-      const rate = this.#sampleRate();
-      if (rate === undefined) return;
-      sim = this.#newSimulation(rate);
-      this.#sim = sim;
+      // On a byte budget the rate needs the entries held when full; until the cache is full
+      // there is nothing to evict, and so nothing to choose.
+      if (!this.#sizedByEntries && !this.#full()) return;
+      sim = this.#newSimulation();
     } else if (!this.#sizedByEntries && this.#full()) {
       // The rate was chosen for 100 to 199 entries per miniature; a factor of 2 either side of
       // that before restarting keeps a size that hovers at a boundary from restarting it often.
       // Only a full cache is checked: one refilling after deletes would restart at each step.
       const n = this.size;
       if (n >= SIM_MAX_ENTRIES * sim.rate || (sim.rate > 1 && 2 * n < SIM_ENTRIES * sim.rate)) {
-        sim = this.#newSimulation(Math.max(1, Math.floor(n / SIM_ENTRIES)));
-        this.#sim = sim;
-        this.#simRequests = 0;
+        sim = this.#newSimulation();
       }
     }
     sim.record(e.stamp, e.w);
-    const entries = this.#sizedByEntries ? this.maxEntries : Math.max(this.size, 16);
-    if (++this.#simRequests < SAMPLE_FACTOR * entries) return;
+    if (++this.#simRequests < this.#period()) return;
     this.#simRequests = 0;
     const share = sim.best();
     if (share !== undefined) {
@@ -285,18 +282,9 @@ export class WTinyLFUCache<K, V> extends PolicyCache<K, V> {
     }
   }
 
-  /**
-   * The first sample rate, which gives miniatures of SIM_ENTRIES to 2 × SIM_ENTRIES entries: from
-   * the entry budget when that is the only one; with a byte budget, from the entries held, and
-   * undefined until the cache is full, when there is nothing to evict and so nothing to choose.
-   */
-  #sampleRate(): number | undefined {
-    let entries = this.maxEntries;
-    if (!this.#sizedByEntries) {
-      if (!this.#full()) return undefined;
-      entries = this.size;
-    }
-    return Math.max(1, Math.floor(entries / SIM_ENTRIES));
+  /** Requests per climber sample or simulation period: 10 per entry (held, on a byte budget). */
+  #period(): number {
+    return SAMPLE_FACTOR * (this.#sizedByEntries ? this.maxEntries : Math.max(this.size, 16));
   }
 
   /**
@@ -307,11 +295,18 @@ export class WTinyLFUCache<K, V> extends PolicyCache<K, V> {
     return this.bytes >= this.maxBytes || this.size >= this.maxEntries;
   }
 
-  /** Miniatures with both budgets divided by rate, so the one that binds the cache binds them. */
-  #newSimulation(rate: number): WindowSimulation {
+  /**
+   * Starts (or restarts) the miniatures, at a rate that gives them SIM_ENTRIES to 2 × SIM_ENTRIES entries each
+   * (from the entry budget, or on a byte budget the entries held), with both budgets divided by
+   * the rate, so the one that binds the cache binds them.
+   */
+  #newSimulation(): WindowSimulation {
+    const entries = this.#sizedByEntries ? this.maxEntries : this.size;
+    const rate = Math.max(1, Math.floor(entries / SIM_ENTRIES));
     const maxEntries = Math.min(SIM_MAX_ENTRIES, Math.max(1, Math.round(this.maxEntries / rate)));
     const maxBytes = Number.isFinite(this.maxBytes) ? this.maxBytes / rate : undefined;
-    return new WindowSimulation(rate, this.#windowMax / this.capacity, (windowRatio) =>
+    this.#simRequests = 0;
+    const sim = new WindowSimulation(rate, this.#windowMax / this.capacity, (windowRatio) =>
       createWTinyLFU<number, true>({
         maxEntries,
         maxBytes,
@@ -321,13 +316,14 @@ export class WTinyLFUCache<K, V> extends PolicyCache<K, V> {
         hash: (k) => k,
       }),
     );
+    this.#sim = sim;
+    return sim;
   }
 
   /** Once a sample is complete, steps the window toward the size that raised the hit ratio. */
   #maybeClimb(): void {
     const requests = this.#sampleHits + this.#sampleMisses;
-    const entries = this.#sizedByEntries ? this.maxEntries : Math.max(this.size, 16);
-    if (requests < SAMPLE_FACTOR * entries) return;
+    if (requests < this.#period()) return;
     const hitRatio = this.#sampleHits / requests;
     const change = hitRatio - this.#prevHitRatio;
     const amount = change >= 0 ? this.#step : -this.#step;
