@@ -544,8 +544,8 @@ test("an unavailable owner is skipped for the next node; none reachable is 503",
   // The owner may route the key on (its ring may be newer than ours); the stand-in must not.
   assert.deepEqual(a.forwarded, [false]);
   assert.deepEqual(b.forwarded, [true]);
-  // Each call carries the time the request has left (2 s at most), for the node to give up then.
-  for (const t of [...a.timeouts, ...b.timeouts]) assert.ok(t! > 0 && t! <= 2_000, String(t));
+  // Each call gives the node the whole timeout (2 s), for it to give up then.
+  for (const t of [...a.timeouts, ...b.timeouts]) assert.equal(t, 2_000);
 
   const down = await gateway([node("a:1", refuse), node("b:1", refuse), node("c:1", serve)]).inject(
     "/api?key=Tom",

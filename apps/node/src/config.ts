@@ -14,7 +14,7 @@ import {
   readOptions,
   usage,
 } from "@geecache/cli";
-import { DEFAULT_LOAD_TIMEOUT_MS } from "@geecache/core";
+import { DEFAULT_HANDOFF_WINDOW_MS, DEFAULT_LOAD_TIMEOUT_MS } from "@geecache/core";
 import { isPolicyName, type PolicyName, policyNames } from "@geecache/policies";
 import {
   DEFAULT_IDLE_TIMEOUT_MS,
@@ -138,7 +138,7 @@ export const nodeOptionSpecs = {
   },
   "handoff-window": {
     env: "GEECACHE_HANDOFF_WINDOW",
-    default: "5m",
+    default: `${DEFAULT_HANDOFF_WINDOW_MS / 60_000}m`,
     arg: "<duration>",
     help: "after a membership change, how long a key's previous owner is asked for it first; 0 disables",
   },

@@ -64,3 +64,14 @@ export class GeeCacheError extends Error {
 }
 
 Object.defineProperty(GeeCacheError.prototype, brand, { value: true });
+
+/**
+ * isDeadline says whether an abort reason means that time ran out: AbortSignal.timeout's
+ * TimeoutError, or a GeeCacheError DEADLINE_EXCEEDED.
+ */
+export function isDeadline(reason: unknown): boolean {
+  return (
+    (reason instanceof GeeCacheError && reason.code === "DEADLINE_EXCEEDED") ||
+    (reason instanceof Error && reason.name === "TimeoutError")
+  );
+}

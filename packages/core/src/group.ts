@@ -319,24 +319,28 @@ export function createGroup(options: GroupOptions, context: GroupContext): Group
     return undefined;
   }
 
+  // live is view if it has not expired at t. The policy expires entries too; checking here
+  // keeps TTLs right whatever the policy does.
+  function live(view: ByteView | undefined, t = now()): ByteView | undefined {
+    return view !== undefined && (view.expiresAtMs === undefined || view.expiresAtMs > t)
+      ? view
+      : undefined;
+  }
+
   // lookup checks main then hot cache, counting hits; undefined on a miss. Every valid get
   // looks here once, so main cache gets = gets and cacheHits is derived in stats(): a main hit
   // costs one counter.
   function lookup(key: string): ByteView | undefined {
-    let v = mainCache.get(key);
-    // The policy expires entries too; checking here keeps TTLs right whatever the policy does.
-    if (v !== undefined && (v.expiresAtMs === undefined || v.expiresAtMs > now())) {
+    let v = live(mainCache.get(key));
+    if (v !== undefined) {
       mainCounters.hits++;
       return v;
     }
     if (hotBytes === 0) return undefined;
     hotCounters.gets++;
-    v = hotCache.get(key);
-    if (v !== undefined && (v.expiresAtMs === undefined || v.expiresAtMs > now())) {
-      hotCounters.hits++;
-      return v;
-    }
-    return undefined;
+    v = live(hotCache.get(key));
+    if (v !== undefined) hotCounters.hits++;
+    return v;
   }
 
   function populate(cache: Cache<string, ByteView>, key: string, view: ByteView): void {
@@ -363,13 +367,8 @@ export function createGroup(options: GroupOptions, context: GroupContext): Group
       async (loadSignal) => {
         // Walk-through: a flight for this key may have finished and populated the cache
         // between our caller's miss and this flight's start; re-checking avoids a second load.
-        const cached = mainCache.peek(key);
-        if (
-          cached !== undefined &&
-          (cached.expiresAtMs === undefined || cached.expiresAtMs > now())
-        ) {
-          return cached;
-        }
+        const cached = live(mainCache.peek(key));
+        if (cached !== undefined) return cached;
         if (negative?.has(key)) throw notFound(key);
         const handedOver = await handoff(key, loadSignal);
         if (handedOver !== undefined) {
@@ -475,7 +474,7 @@ export function createGroup(options: GroupOptions, context: GroupContext): Group
       const timeoutMs = Math.min(peerTimeoutMs, HANDOFF_TIMEOUT_MS, loadTimeoutMs / 4);
       const view = await fetchFromPeer(peer, key, signal, timeoutMs, true);
       // An expired value is no value.
-      return view.expiresAtMs === undefined || view.expiresAtMs > now() ? view : undefined;
+      return live(view);
     } catch (e) {
       if (signal.aborted) throw abortError(signal);
       if (!isNotFound(e)) {
@@ -533,12 +532,7 @@ export function createGroup(options: GroupOptions, context: GroupContext): Group
   // cache-only gets. An expired main entry must not hide a live hot one.
   function lookupQuiet(key: string): ByteView | undefined {
     const t = now();
-    const main = mainCache.peek(key);
-    if (main !== undefined && (main.expiresAtMs === undefined || main.expiresAtMs > t)) return main;
-    const hot = hotCache.peek(key);
-    return hot !== undefined && (hot.expiresAtMs === undefined || hot.expiresAtMs > t)
-      ? hot
-      : undefined;
+    return live(mainCache.peek(key), t) ?? live(hotCache.peek(key), t);
   }
 
   function get(key: string, getOptions: GetOptions | undefined): Promise<ByteView> {

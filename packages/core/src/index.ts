@@ -2,7 +2,7 @@
 // on @geecache/lru to name it.
 export type { Cache, CacheFactory, CacheOptions, EvictionReason } from "@geecache/lru";
 export { ByteView, type ByteViewOptions } from "./byte-view.ts";
-export { type ErrorCode, GeeCacheError } from "./errors.ts";
+export { type ErrorCode, GeeCacheError, isDeadline } from "./errors.ts";
 export {
   type Getter,
   type GetterContext,
@@ -35,6 +35,7 @@ export {
 export { createRegistry, type Registry, type RegistryOptions } from "./registry.ts";
 export {
   createRingPeerPicker,
+  DEFAULT_HANDOFF_WINDOW_MS,
   type RingPeerPicker,
   type RingPeerPickerOptions,
 } from "./ring-peer-picker.ts";

@@ -1,4 +1,4 @@
-import { GeeCacheError } from "./errors.ts";
+import { GeeCacheError, isDeadline } from "./errors.ts";
 import type { Logger } from "./logger.ts";
 
 /** PeerBreakerOptions tune how a picker stops asking a peer that keeps failing. */
@@ -239,11 +239,7 @@ export function createPeerBreaker(
  */
 export function outcomeOf(reason: unknown, signal: AbortSignal | undefined): CallOutcome {
   if (signal?.aborted) {
-    const r: unknown = signal.reason;
-    const deadline =
-      (r instanceof GeeCacheError && r.code === "DEADLINE_EXCEEDED") ||
-      (r instanceof Error && r.name === "TimeoutError");
-    return deadline ? "slow" : "neutral";
+    return isDeadline(signal.reason) ? "slow" : "neutral";
   }
   const code = GeeCacheError.from(reason).code;
   if (code === "DEADLINE_EXCEEDED") return "slow";

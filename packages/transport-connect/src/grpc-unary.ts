@@ -9,7 +9,7 @@ import {
 } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Http2SessionManager } from "@connectrpc/connect-node";
-import { GeeCacheError } from "@geecache/core";
+import { isDeadline } from "@geecache/core";
 import type { CallSlots } from "./call-slots.ts";
 import { ERROR_CODE_HEADER } from "./error-codes.ts";
 
@@ -96,7 +96,7 @@ export function grpcUnary<I extends DescMessage, O extends DescMessage>(
     const onAbort = () => {
       // A caller's deadline (core's peer timeout, the gateway's request timeout) ends the call
       // as its own deadline would: the peer ends it too.
-      timedOut = isTimeout(signal!.reason);
+      timedOut = isDeadline(signal!.reason);
       finish(canceled(signal!));
     };
     const timer = setTimeout(() => {
@@ -240,14 +240,6 @@ function read<O extends DescMessage>(
     }
     finish(undefined, value);
   });
-}
-
-/** Whether an abort reason says time ran out: AbortSignal.timeout's, or a GeeCache deadline. */
-function isTimeout(reason: unknown): boolean {
-  return (
-    (reason instanceof Error && reason.name === "TimeoutError") ||
-    (reason instanceof GeeCacheError && reason.code === "DEADLINE_EXCEEDED")
-  );
 }
 
 function canceled(signal: AbortSignal): ConnectError {

@@ -184,24 +184,40 @@ export function ownerIn(addresses: readonly string[], key: string): string {
   return ring.ownerOf(key)!;
 }
 
+/** waitFor polls check until it returns true, failing after timeoutMs with what it saw last. */
+export async function waitFor(
+  what: string,
+  check: () => Promise<boolean>,
+  timeoutMs = 10_000,
+): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  let lastError: unknown;
+  while (performance.now() < deadline) {
+    try {
+      if (await check()) return;
+    } catch (err) {
+      lastError = err;
+    }
+    await sleep(100);
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`, { cause: lastError });
+}
+
 /** waitForMembers polls until every node at addresses and the gateway see n members. */
-export async function waitForMembers(
+export function waitForMembers(
   cluster: Cluster,
   addresses: readonly string[],
   n: number,
   timeoutMs = 20_000,
 ): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    try {
+  return waitFor(
+    `every node and the gateway to see ${n} members`,
+    async () => {
       const seen = await Promise.all(addresses.map(nodeStats));
       const res = await fetch(`${cluster.gatewayUrl}/healthz`);
       const health = (await res.json()) as { nodes: number };
-      if (seen.every((s) => s.peers.length === n) && health.nodes === n) return;
-    } catch {
-      // A node still starting: try again.
-    }
-    if (performance.now() > deadline) throw new Error(`the cluster did not settle on ${n} nodes`);
-    await sleep(100);
-  }
+      return seen.every((s) => s.peers.length === n) && health.nodes === n;
+    },
+    timeoutMs,
+  );
 }

@@ -2,7 +2,6 @@
 // and a real gateway that watches. Conditions are polled with deadlines, never slept for.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { setTimeout as sleep } from "node:timers/promises";
 import { createEtcdDiscovery, type EtcdDiscovery } from "@geecache/discovery-etcd";
 import { type EtcdServer, freePorts, startEtcd } from "@geecache/testkit";
 import {
@@ -13,6 +12,8 @@ import {
   ownerIn,
   startCluster,
   startGateway,
+  waitFor,
+  waitForMembers,
 } from "./cluster.ts";
 
 const LEASE_TTL_SEC = 3;
@@ -35,21 +36,6 @@ after(async () => {
   await etcd?.stop();
 });
 
-/** waitFor polls check until it returns true, failing after timeoutMs with what it saw last. */
-async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 10_000) {
-  const deadline = performance.now() + timeoutMs;
-  let lastError: unknown;
-  while (performance.now() < deadline) {
-    try {
-      if (await check()) return;
-    } catch (err) {
-      lastError = err;
-    }
-    await sleep(100);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`, { cause: lastError });
-}
-
 const api = (path: string) =>
   fetch(`${cluster.gatewayUrl}${path}`, { signal: AbortSignal.timeout(10_000) });
 
@@ -64,10 +50,7 @@ async function registered(): Promise<string[]> {
 
 test("three nodes register, see each other and the gateway routes each key to its owner", async () => {
   assert.deepEqual(await registered(), [...cluster.addresses].sort());
-  await waitFor("every node to see 3 members", async () =>
-    (await Promise.all(cluster.addresses.map(nodeStats))).every((s) => s.peers.length === 3),
-  );
-  await waitFor("the gateway to see 3 nodes", async () => (await gatewayNodes()) === 3);
+  await waitForMembers(cluster, cluster.addresses, 3, 10_000);
   for (const key of ["Tom", "Jack", "Sam", "Alice", "Bob"]) {
     assert.equal((await api(`/api?key=${key}`)).status, 200);
     assert.deepEqual(await loadsOf(cluster.addresses, key), {
